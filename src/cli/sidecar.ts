@@ -1,0 +1,95 @@
+// `outrigger sidecar`: run one sidecar from a config file and/or quick flags; reload on SIGHUP or file change.
+import { watch } from "node:fs";
+import type { Command } from "commander";
+import { compilePlan, type Plan } from "../config/compile.js";
+import { ConfigError, loadFiles } from "../config/load.js";
+import { resourcesFromFlags, type QuickFlags } from "../config/flags.js";
+import type { AnyResource } from "../config/schema.js";
+import { Sidecar } from "../sidecar/server.js";
+import { createLogger } from "../telemetry/logger.js";
+import { EXIT, fail } from "./output.js";
+
+interface SidecarCliOptions extends QuickFlags {
+  config?: string[];
+  watch: boolean;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function register(program: Command): void {
+  program
+    .command("sidecar")
+    .description("Run a sidecar next to one service instance")
+    .option("-c, --config <file>", "config file (YAML or JSON, several documents); repeatable", collect)
+    .option("--service <name>", "service this sidecar fronts")
+    .option("--version <version>", "version of the service (label and subset)")
+    .option("--app <host:port>", "where the app listens")
+    .option("--inbound <[host:]port>", "inbound listener (traffic for the app)")
+    .option("--outbound <[host:]port>", "outbound listener (the app's calls to other services)")
+    .option("--admin <[host:]port>", "admin listener (/healthz /readyz /config /metrics /drain)")
+    .option("--endpoint <svc=host:port,...>", "static endpoints of an outbound service; repeatable", collect)
+    .option("--no-watch", "do not reload when the config file changes (SIGHUP still reloads)")
+    .addHelpText("after", "\nExample:\n  outrigger sidecar --service checkout --app 127.0.0.1:8080 --inbound 15006 --outbound 15001 --admin 15000 \\\n    --endpoint payments=127.0.0.1:9001,127.0.0.1:9002")
+    .action(async (opts: SidecarCliOptions) => {
+      await runSidecar(opts);
+    });
+}
+
+async function loadPlan(opts: SidecarCliOptions): Promise<Plan> {
+  const files = opts.config ?? [];
+  const fromFiles: AnyResource[] = (await loadFiles(files)).map((l) => l.resource);
+  const fromFlags = resourcesFromFlags(opts, fromFiles);
+  const sidecarFromFlags = fromFlags.some((r) => r.kind === "Sidecar");
+  const merged = [...(sidecarFromFlags ? fromFiles.filter((r) => r.kind !== "Sidecar") : fromFiles), ...fromFlags];
+  return compilePlan(merged, files.join(",") || "<flags>");
+}
+
+export async function runSidecar(opts: SidecarCliOptions): Promise<Sidecar> {
+  let plan: Plan;
+  try {
+    plan = await loadPlan(opts);
+  } catch (err) {
+    fail(err instanceof ConfigError ? `invalid config:\n${err.message}` : (err as Error).message, EXIT.USAGE);
+  }
+  const logger = createLogger(plan.sidecar.service);
+  const sidecar = new Sidecar(plan, { logger });
+  try {
+    await sidecar.start();
+  } catch (err) {
+    fail(`cannot start listeners: ${(err as Error).message}`, EXIT.UNAVAILABLE);
+  }
+
+  let reloading: Promise<void> = Promise.resolve();
+  const reload = (why: string) => {
+    reloading = reloading.then(async () => {
+      try {
+        const next = await loadPlan(opts);
+        if (next.version === sidecar.currentPlan.version) return;
+        logger.info({ event: "config.reload", why, version: next.version }, "reloading config");
+        sidecar.swap(next);
+      } catch (err) {
+        sidecar.rejectConfig(err);
+      }
+    });
+  };
+  process.on("SIGHUP", () => reload("SIGHUP"));
+  if (opts.watch && opts.config?.length) {
+    let timer: NodeJS.Timeout | undefined;
+    for (const f of opts.config)
+      watch(f, { persistent: false }, () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => reload(`file ${f} changed`), 100).unref();
+      }).on("error", () => {});
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ event: "sidecar.signal", signal }, "shutting down");
+    await sidecar.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  return sidecar;
+}

@@ -1,0 +1,104 @@
+// undici connection pools, one per endpoint, shared across config swaps and closed when an endpoint leaves config.
+// Bounded: at most one pool per configured endpoint, each with a connection cap.
+import { Pool, type Dispatcher } from "undici";
+import type { Plan } from "../../config/compile.js";
+import type { BackendPlan, EndpointPlan } from "../../config/compile/backends.js";
+import { EndpointState } from "./endpoint-state.js";
+import { createBalancer, type Balancer } from "./balancer.js";
+
+export interface PoolOptions {
+  connections: number;
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  /** TLS options for mTLS backends, supplied by the identity layer. */
+  tls?: () => Pool.Options["connect"];
+}
+
+export interface Upstream {
+  state: EndpointState;
+  dispatcher: Dispatcher;
+}
+
+/** Endpoint selection for one backend (optionally a subset); built per plan, state shared. */
+export interface EndpointSet {
+  backend: BackendPlan;
+  states: EndpointState[];
+  balancer: Balancer;
+}
+
+const APP_SET = "\u0000app";
+
+export class Upstreams {
+  private readonly entries = new Map<string, Upstream>();
+  private sets = new Map<string, EndpointSet>();
+
+  constructor(private readonly options: PoolOptions) {}
+
+  /** Called on every plan swap: creates pools for new endpoints, closes pools of removed ones. */
+  sync(plan: Plan): void {
+    const wanted = new Map<string, EndpointPlan>();
+    for (const b of plan.backends.values()) for (const ep of b.endpoints) wanted.set(ep.key, ep);
+    const app: EndpointPlan = { ...plan.sidecar.app, labels: { version: plan.sidecar.version } };
+    if (!wanted.has(app.key)) wanted.set(app.key, app);
+    for (const [key, ep] of wanted) if (!this.entries.has(key)) this.entries.set(key, { state: new EndpointState(ep), dispatcher: this.createPool(ep) });
+    for (const [key, up] of this.entries)
+      if (!wanted.has(key)) {
+        this.entries.delete(key);
+        void up.dispatcher.close().catch(() => {});
+      }
+    const sets = new Map<string, EndpointSet>();
+    for (const b of plan.backends.values()) {
+      const build = (eps: EndpointPlan[]) => ({ backend: b, states: eps.map((ep) => this.entries.get(ep.key)!.state), balancer: createBalancer(b.loadBalancer) });
+      sets.set(b.name, build(b.endpoints));
+      for (const [subset, eps] of b.subsets) sets.set(`${b.name}\u0000${subset}`, build(eps));
+    }
+    const appState = this.entries.get(app.key)!.state;
+    sets.set(APP_SET, { backend: { name: plan.sidecar.service, endpoints: [app], subsets: new Map(), loadBalancer: "RoundRobin", baseEjectionMs: 100, maxEjectionMs: 1000, mtls: false }, states: [appState], balancer: createBalancer("RoundRobin") });
+    this.sets = sets;
+  }
+
+  /** The local app behind the inbound listener. */
+  appSet(): EndpointSet {
+    return this.sets.get(APP_SET)!;
+  }
+
+  endpointSet(backend: string, subset?: string): EndpointSet | undefined {
+    return this.sets.get(subset ? `${backend}\u0000${subset}` : backend);
+  }
+
+  get(key: string): Upstream | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Pool statistics per endpoint, for saturation metrics. */
+  stats(): { key: string; connected: number; free: number; pending: number; running: number; inflight: number; ejected: boolean }[] {
+    const now = Date.now();
+    return [...this.entries].map(([key, up]) => {
+      const s = (up.dispatcher as Pool).stats;
+      return { key, connected: s?.connected ?? 0, free: s?.free ?? 0, pending: s?.pending ?? 0, running: s?.running ?? 0, inflight: up.state.inflight, ejected: !up.state.isAvailable(now) };
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.entries.values()].map((u) => u.dispatcher.close()));
+    this.entries.clear();
+  }
+
+  private createPool(ep: EndpointPlan): Dispatcher {
+    const o = this.options;
+    const scheme = o.tls ? "https" : "http";
+    return new Pool(`${scheme}://${ep.key}`, {
+      connections: o.connections,
+      pipelining: 1,
+      connect: { timeout: o.connectTimeoutMs, ...(o.tls?.() ?? {}) },
+      headersTimeout: o.headersTimeoutMs,
+      bodyTimeout: o.bodyTimeoutMs,
+      // Stay under Node's default 5 s keepAliveTimeout; undici also honours the upstream's Keep-Alive hint.
+      keepAliveTimeout: 4_000,
+      keepAliveMaxTimeout: 60_000,
+      keepAliveTimeoutThreshold: 1_000,
+      strictContentLength: true,
+    });
+  }
+}
