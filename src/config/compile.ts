@@ -7,6 +7,9 @@ import { durationOr, parseAddress, type Address } from "./units.js";
 import { compileBackend, type BackendPlan } from "./compile/backends.js";
 import { compileRoutes, type RouteTable } from "./compile/routes.js";
 import type { MeshSpec } from "./kinds/mesh.js";
+import { compileTraffic, type TrafficPlan } from "./compile/traffic.js";
+import { compileTelemetry, type TelemetryPlan } from "./compile/telemetry.js";
+import { compileSecurity, type SecurityPlan } from "./compile/security.js";
 
 export interface SidecarPlan {
   service: string;
@@ -40,6 +43,9 @@ export interface Plan {
   readonly backends: ReadonlyMap<string, BackendPlan>;
   readonly outbound: RouteTable;
   readonly inbound: RouteTable;
+  readonly traffic: TrafficPlan;
+  readonly telemetry: TelemetryPlan;
+  readonly security: SecurityPlan;
 }
 
 const of = <K extends AnyResource["kind"]>(resources: readonly AnyResource[], kind: K) =>
@@ -78,6 +84,9 @@ export function compilePlan(resources: readonly AnyResource[], source = "<config
         else if (ref.subset && !b.subsets.has(ref.subset)) fail(`${path}.subset`, `Backend "${ref.name}" has no subset "${ref.subset}" (known: ${[...b.subsets.keys()].join(", ") || "none"})`);
       }),
     );
+  const traffic = compileTraffic(resources, fail);
+  const telemetry = compileTelemetry(resources, fail);
+  const security = compileSecurity(resources, fail);
   if (issues.length) throw new ConfigError(issues);
 
   return {
@@ -88,6 +97,9 @@ export function compilePlan(resources: readonly AnyResource[], source = "<config
     backends,
     outbound: compileRoutes(routes.filter((r) => (r.spec.direction ?? "outbound") === "outbound")),
     inbound: compileRoutes(routes.filter((r) => r.spec.direction === "inbound")),
+    traffic,
+    telemetry,
+    security,
   };
 }
 

@@ -39,12 +39,20 @@ export class AdminServer {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body, null, 2));
     };
+    for (const f of sc.features) if (f.admin && (await f.admin(req, res, url))) return;
     switch (`${req.method} ${url.pathname}`) {
       case "GET /healthz":
         return json(200, { status: "alive", uptimeSeconds: Math.round((Date.now() - sc.startedAt) / 1000) });
       case "GET /readyz": {
-        const ready = sc.ready;
-        return json(ready ? 200 : 503, { status: ready ? "ready" : sc.draining ? "draining" : "starting", configVersion: sc.currentPlan.version, listeners: sc.bound });
+        const detail: Record<string, unknown> = {};
+        let ready = sc.ready;
+        for (const f of sc.features) {
+          const r = f.readiness?.();
+          if (!r) continue;
+          detail[f.name] = r.detail;
+          ready &&= r.ready;
+        }
+        return json(ready ? 200 : 503, { status: ready ? "ready" : sc.draining ? "draining" : sc.ready ? "degraded" : "starting", configVersion: sc.currentPlan.version, listeners: sc.bound, ...detail });
       }
       case "GET /config":
         return json(200, { version: sc.currentPlan.version, resources: redact(sc.currentPlan.resources) });

@@ -10,12 +10,14 @@ import { outboundChain, type ChainExtensions } from "./outbound.js";
 import { Upstreams } from "./upstream/pools.js";
 import { AdminServer } from "./admin.js";
 import { createRegistry, type MetricsRegistry } from "../telemetry/registry.js";
-import { measure } from "../telemetry/measure.js";
+import type { Feature, FeatureContext, FeatureFactory } from "./feature.js";
+import { FEATURES } from "./features.js";
 import { findCandidate, pickRef } from "./policies/route.js";
 
 export interface SidecarOptions {
   logger: Logger;
-  extensions?: ChainExtensions;
+  /** Features to run; defaults to FEATURES (telemetry, security, traffic). */
+  features?: FeatureFactory[];
 }
 
 export interface BoundAddresses {
@@ -34,6 +36,7 @@ export class Sidecar {
   readonly metrics: MetricsRegistry;
   private readonly listeners: Listener[] = [];
   private admin: AdminServer | undefined;
+  readonly features: Feature[];
   bound: BoundAddresses = {};
   readonly startedAt = Date.now();
 
@@ -43,6 +46,9 @@ export class Sidecar {
     this.upstreams = new Upstreams({ connections: l.maxConnectionsPerEndpoint, connectTimeoutMs: l.connectTimeoutMs, headersTimeoutMs: l.headersTimeoutMs, bodyTimeoutMs: l.idleTimeoutMs });
     this.upstreams.sync(plan);
     this.metrics = createRegistry(plan.sidecar.service);
+    const ctx: FeatureContext = { logger: opts.logger, metrics: this.metrics, upstreams: this.upstreams, plan: () => this.plan, apply: (p) => this.swap(p) };
+    this.features = (opts.features ?? FEATURES).map((f) => f(ctx));
+    for (const f of this.features) f.onPlan?.(plan, undefined);
     this.chains = this.buildChains(plan);
   }
 
@@ -60,6 +66,8 @@ export class Sidecar {
 
   /** Installs a new plan: chains are rebuilt first, then swapped in one assignment. */
   swap(plan: Plan): void {
+    const previous = this.plan;
+    for (const f of this.features) f.onPlan?.(plan, previous);
     const chains = this.buildChains(plan);
     this.upstreams.sync(plan);
     this.plan = plan;
@@ -84,6 +92,7 @@ export class Sidecar {
         if (!(err instanceof MeshError)) this.opts.logger.error({ err }, "unexpected error in request path");
       },
     });
+    for (const f of this.features) await f.start?.();
     if (s.admin) {
       this.admin = new AdminServer(this);
       this.bound.admin = await this.admin.listen(s.admin);
@@ -121,14 +130,14 @@ export class Sidecar {
     for (const l of this.listeners) l.destroyAll();
     this.state = "stopped";
     await this.upstreams.close();
+    for (const f of this.features) await f.close?.().catch(() => {});
     await this.admin?.close();
     this.opts.logger.info({ event: "sidecar.stopped", clean }, "stopped");
   }
 
   private buildChains(plan: Plan) {
-    const extensions: ChainExtensions = this.opts.extensions ?? {
-      observe: (p, direction) => [measure(this.metrics, p.sidecar.service, direction)],
-    };
+    const slot = (name: "observe" | "admit" | "resilience") => (p: Plan, d: "inbound" | "outbound") => this.features.flatMap((f) => f[name]?.(p, d) ?? []);
+    const extensions: ChainExtensions = { observe: slot("observe"), admit: slot("admit"), resilience: slot("resilience") };
     const deps = { upstreams: this.upstreams, extensions };
     return { inbound: inboundChain(plan, deps), outbound: outboundChain(plan, deps) };
   }
