@@ -82,6 +82,11 @@ export class Listener {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    // A request pipelined behind one we rejected with "connection: close" is never served: the connection is over.
+    if ((req.socket as PoisonedSocket)[REJECTED]) {
+      req.resume();
+      return;
+    }
     this.inflight++;
     const limits = this.hooks.limits();
     const ac = new AbortController();
@@ -225,6 +230,8 @@ export class Listener {
       ...(err.headers ?? {}),
     };
     if (closeConnection || this.hooks.isDraining()) headers.connection = "close";
+    const socket = res.socket as PoisonedSocket | null;
+    if (closeConnection && socket) socket[REJECTED] = true;
     res.writeHead(err.status, headers);
     res.end(body);
   }
@@ -234,6 +241,9 @@ export class Listener {
     await tunnelUpgrade(req, socket, head, this.direction, this.hooks);
   }
 }
+
+const REJECTED = Symbol("outrigger.rejected");
+type PoisonedSocket = Socket & { [REJECTED]?: true };
 
 function peerIdentity(req: IncomingMessage): { identity?: string } {
   const id = (req.socket as Socket & { outriggerIdentity?: string }).outriggerIdentity;
@@ -246,15 +256,22 @@ function rejectMalformed(err: NodeJS.ErrnoException, socket: Socket): void {
     socket.destroy();
     return;
   }
-  const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
+  const overflow = err.code === "HPE_HEADER_OVERFLOW";
+  // The parser only says "headers overflowed"; when the bytes it choked on are still the request line
+  // (method, space, then no line end), the target is what is too long: 414, not 431.
+  const raw = (err as { rawPacket?: Buffer }).rawPacket;
+  const uriTooLong = overflow && raw !== undefined && /^[A-Z]+ [^\r\n]*$/.test(raw.toString("latin1", 0, Math.min(raw.length, 65536)));
+  const tooLarge = overflow && !uriTooLong;
   const timeout = err.code === "ERR_HTTP_REQUEST_TIMEOUT";
-  const me = tooLarge
+  const me = uriTooLong
+    ? new MeshError("URI_TOO_LONG")
+    : tooLarge
     ? new MeshError("REQUEST_HEADERS_TOO_LARGE")
     : timeout
       ? new MeshError("BAD_REQUEST", "The request was not received in time.", { status: 408 })
       : new MeshError("BAD_REQUEST", `(${err.code ?? "parse error"})`);
   const body = JSON.stringify(me.toJSON());
-  const reason = tooLarge ? "Request Header Fields Too Large" : timeout ? "Request Timeout" : "Bad Request";
+  const reason = uriTooLong ? "URI Too Long" : tooLarge ? "Request Header Fields Too Large" : timeout ? "Request Timeout" : "Bad Request";
   socket.end(
     `HTTP/1.1 ${me.status} ${reason}\r\nconnection: close\r\ncontent-type: application/json\r\nx-outrigger-error: ${me.code}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );

@@ -36,4 +36,5 @@ export function rawExchange(port: number, payload: string | Buffer, idleMs = 150
   });
 }
 
-export const statusOf = (raw: string): number[] => [...raw.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]));
+/** Status codes of every response in a raw exchange, in order (responses may follow a body without a line break). */
+export const statusOf = (raw: string): number[] => [...raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
