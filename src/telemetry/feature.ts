@@ -1,8 +1,46 @@
-// Telemetry feature: observes both chains (RED metrics now; tracing, access logs, export grow here).
+// Telemetry feature: the observe slot of both chains (trace -> measure -> access log), the saturation gauges,
+// and the admin endpoints /metrics. State that must outlive a config reload (label sets, gauges) lives here;
+// each new plan only changes what is switched on and at what rate.
+import type { Plan } from "../config/compile.js";
 import type { FeatureFactory } from "../sidecar/feature.js";
-import { measure } from "./measure.js";
+import type { Policy } from "../sidecar/chain.js";
+import { measure, RequestMetrics } from "./measure.js";
+import { registerSaturation } from "./saturation.js";
+import { metricsEndpoint } from "./scrape.js";
 
-export const telemetryFeature: FeatureFactory = (ctx) => ({
-  name: "telemetry",
-  observe: (plan, direction) => [measure(ctx.metrics, plan.sidecar.service, direction)],
-});
+/** Route ids a plan can produce: the metric `route` label never takes any other value. */
+export function knownRoutes(plan: Plan): Set<string> {
+  const ids = new Set<string>(["inbound/default"]);
+  for (const r of plan.outbound.rules) ids.add(r.id);
+  for (const r of plan.inbound.rules) ids.add(r.id);
+  for (const b of plan.backends.keys()) ids.add(`${b}/default`);
+  return ids;
+}
+
+export const telemetryFeature: FeatureFactory = (ctx) => {
+  const requestMetrics = new RequestMetrics(ctx.metrics, ctx.plan().telemetry.metrics.maxLabelSets);
+  registerSaturation(ctx.metrics.registry, ctx.upstreams, ctx.plan);
+  const scrape = metricsEndpoint(ctx.metrics.registry);
+  let routes: { plan: Plan; ids: Set<string> } | undefined;
+  const routesOf = (plan: Plan) => (routes?.plan === plan ? routes.ids : (routes = { plan, ids: knownRoutes(plan) }).ids);
+
+  return {
+    name: "telemetry",
+    onPlan(plan) {
+      requestMetrics.sets.resize(plan.telemetry.metrics.maxLabelSets);
+    },
+    observe(plan, direction): Policy[] {
+      const t = plan.telemetry;
+      const out: Policy[] = [];
+      if (t.metrics.enabled) out.push(measure(requestMetrics, { direction, service: plan.sidecar.service, knownRoutes: routesOf(plan) }));
+      return out;
+    },
+    async admin(req, res, url) {
+      if (req.method === "GET" && url.pathname === "/metrics") {
+        await scrape(req, res);
+        return true;
+      }
+      return false;
+    },
+  };
+};

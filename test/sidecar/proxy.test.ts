@@ -93,7 +93,7 @@ test("admin: healthz, readyz, config, metrics count requests", async () => {
   assert.deepEqual(cfg.resources.map((r) => r.kind).sort(), ["Backend", "Sidecar"]);
   for (let i = 0; i < 5; i++) await (await request(`http://127.0.0.1:${ports.outbound}/count`, { headers: { host: "payments" } })).body.arrayBuffer();
   const text = await (await fetch(`${base}/metrics`)).text();
-  const m = /outrigger_requests_total\{direction="outbound",service="checkout",route="payments\/default",method="GET",code="200"\} (\d+)/.exec(text);
+  const m = /outrigger_requests_total\{direction="outbound",peer_service="payments",route="payments\/default",method="GET",code="200",class="2xx",subset="",error_code="",service="checkout"\} (\d+)/.exec(text);
   assert.ok(m, text.slice(0, 500));
   assert.ok(Number(m[1]) >= 5);
 });
