@@ -4,5 +4,6 @@ import { register as sidecar } from "./sidecar.js";
 import { register as validate } from "./validate.js";
 import { register as schema } from "./schema.js";
 import { register as demo } from "./demo.js";
+import { register as ca } from "./ca.js";
 
-export const COMMANDS: ((program: Command) => void)[] = [sidecar, validate, schema, demo];
+export const COMMANDS: ((program: Command) => void)[] = [sidecar, validate, schema, demo, ca];
