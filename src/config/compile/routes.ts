@@ -4,6 +4,8 @@ import type { RouteResource } from "../kinds/route.js";
 import type { Static } from "@sinclair/typebox";
 import type { RouteRule, RouteSpec } from "../kinds/route.js";
 import { durationOr } from "../units.js";
+import { compileFilters, type CompiledFilters } from "./filters.js";
+import { compileRetry, type RetryPlan } from "./retry.js";
 
 export interface MatchInput {
   method: string;
@@ -29,6 +31,10 @@ export interface CompiledRule {
   totalWeight: number;
   requestTimeoutMs: number | undefined;
   backendRequestTimeoutMs: number | undefined;
+  filters: CompiledFilters;
+  retry: RetryPlan | undefined;
+  /** Sticky split: the header (lower case) or cookie whose hash picks the backendRef. */
+  affinity: { header?: string; cookie?: string } | undefined;
 }
 
 export interface Candidate {
@@ -84,6 +90,11 @@ function compileRule(routeName: string, rule: RouteRule, index: number): Compile
     totalWeight: total,
     requestTimeoutMs: rule.timeouts?.request ? durationOr(rule.timeouts.request, 0) : undefined,
     backendRequestTimeoutMs: rule.timeouts?.backendRequest ? durationOr(rule.timeouts.backendRequest, 0) : undefined,
+    filters: compileFilters(rule),
+    retry: compileRetry(rule),
+    affinity: rule.sessionAffinity?.header || rule.sessionAffinity?.cookie
+      ? { ...(rule.sessionAffinity.header ? { header: rule.sessionAffinity.header.toLowerCase() } : {}), ...(rule.sessionAffinity.cookie ? { cookie: rule.sessionAffinity.cookie } : {}) }
+      : undefined,
   };
 }
 

@@ -66,6 +66,8 @@ export const RouteFilter = Strict({
     Strict({
       backendRef: Strict({ name: Type.String(), subset: Type.Optional(Type.String()) }),
       percent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+      maxConcurrent: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: "Mirrored requests in flight at once (default 32); more are dropped and counted." })),
+      maxBodyBytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 16777216, description: "Larger request bodies are not mirrored (default 64 KiB)." })),
     }),
   ),
   directResponse: Type.Optional(
@@ -95,6 +97,7 @@ export const RouteRule = Strict({
       backoff: Type.Optional(Strict({ base: Type.Optional(Duration), max: Type.Optional(Duration) })),
       budget: Type.Optional(Strict({ ratio: Type.Number({ minimum: 0, maximum: 10 }), minPerSecond: Type.Optional(Type.Integer({ minimum: 0 })) })),
       maxBufferedBodyBytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 16777216 })),
+      maxRetryAfter: Type.Optional(Duration),
     }),
   ),
 });

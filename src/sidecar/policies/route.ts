@@ -1,9 +1,13 @@
-// Route policy: picks the rule for this request (precedence fixed at compile time) and the backendRef by weight.
+// Route policy: picks the rule for this request (precedence fixed at compile time) and the backendRef by weight
+// (or by a sticky hash, split.ts).
 // Outbound: an unknown host is UNKNOWN_SERVICE. Inbound: the target is always the local app; rules add filters only.
 import type { Plan } from "../../config/compile.js";
-import type { Candidate, CompiledRule, MatchInput, RouteTable } from "../../config/compile/routes.js";
+import type { Candidate, MatchInput, RouteTable } from "../../config/compile/routes.js";
 import { MeshError } from "../../errors.js";
 import type { Exchange, Policy } from "../chain.js";
+import { chooseRef, pickRef } from "./split.js";
+
+export { pickRef };
 
 export function matchInput(ex: Exchange): MatchInput {
   const q = ex.path.indexOf("?");
@@ -26,22 +30,6 @@ export function findCandidate(table: RouteTable, ex: Exchange): { candidates: Ca
   return { candidates, match: undefined };
 }
 
-/** Weighted choice over a rule's backendRefs; `roll` in [0, 1) lets sticky splits pass a hash instead of a random. */
-export function pickRef(rule: CompiledRule, roll = Math.random()) {
-  const refs = rule.refs;
-  if (refs.length <= 1 || rule.totalWeight === 0) return refs[0];
-  const x = roll * rule.totalWeight;
-  const cum = rule.cumulative;
-  let lo = 0;
-  let hi = cum.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (x < cum[mid]!) hi = mid;
-    else lo = mid + 1;
-  }
-  return refs[lo];
-}
-
 export const outboundRoute = (plan: Plan): Policy => async (ex, next) => {
   const { candidates, match } = findCandidate(plan.outbound, ex);
   if (!match) {
@@ -56,7 +44,8 @@ export const outboundRoute = (plan: Plan): Policy => async (ex, next) => {
   ex.notes.route = rule.id;
   ex.notes.ruleRef = rule;
   ex.notes.matchedPrefix = match.pathPrefix;
-  const ref = pickRef(rule);
+  const { ref, sticky } = chooseRef(rule, ex.headers);
+  if (sticky) ex.notes.sticky = true;
   ex.target = ref ? { backend: ref.backend, subset: ref.subset } : { backend: ex.host };
   ex.notes.backend = ex.target.backend;
   if (ex.target.subset) ex.notes.subset = ex.target.subset;
