@@ -5,7 +5,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Plan } from "../config/compile.js";
 import type { Direction, Policy } from "./chain.js";
-import type { Upstreams } from "./upstream/pools.js";
+import type { UpstreamConnector, Upstreams } from "./upstream/pools.js";
+import type { ListenerServerFactory } from "./listener.js";
 import type { MetricsRegistry } from "../telemetry/registry.js";
 
 export interface FeatureContext {
@@ -28,6 +29,10 @@ export interface Feature {
   resilience?(plan: Plan, direction: Direction): Policy[];
   /** Called with each new plan before its chains are built; state that must survive reloads lives in the feature. */
   onPlan?(plan: Plan, previous: Plan | undefined): void;
+  /** Builds a listener's server (the identity feature's mTLS listener); the first feature that returns one wins. */
+  listenerServer?(direction: Direction): ListenerServerFactory | undefined;
+  /** How upstream connections are made (mTLS to peer sidecars); the first feature that returns one wins. */
+  upstreamConnector?(): UpstreamConnector | undefined;
   /** Extra admin endpoints; return true when the request was handled. */
   admin?(req: IncomingMessage, res: ServerResponse, url: URL): boolean | Promise<boolean>;
   /** Extra readiness detail for /readyz (and whether it makes the sidecar unready). */

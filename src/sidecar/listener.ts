@@ -20,28 +20,29 @@ export interface ListenerHooks {
   onError?(err: unknown, ex: Exchange | undefined): void;
 }
 
+/** Builds the listening server instead of plain node:http (the identity layer's mTLS listener). */
+export interface ListenerServerFactory {
+  createServer(handler: http.RequestListener, options: http.ServerOptions): http.Server;
+}
+
 export class Listener {
   readonly server: http.Server;
   private inflight = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly sockets = new Set<Socket>();
 
-  constructor(readonly direction: Direction, private readonly hooks: ListenerHooks, tls?: { createServer: (h: http.RequestListener) => http.Server }) {
+  constructor(readonly direction: Direction, private readonly hooks: ListenerHooks, tls?: ListenerServerFactory) {
     const limits = hooks.limits();
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
-    this.server = tls
-      ? tls.createServer(handler)
-      : http.createServer(
-          {
-            maxHeaderSize: limits.maxHeaderBytes,
-            requestTimeout: limits.requestTimeoutMs,
-            headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
-            keepAliveTimeout: limits.idleTimeoutMs,
-            noDelay: true,
-            joinDuplicateHeaders: false,
-          },
-          handler,
-        );
+    const options: http.ServerOptions = {
+      maxHeaderSize: limits.maxHeaderBytes,
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      keepAliveTimeout: limits.idleTimeoutMs,
+      noDelay: true,
+      joinDuplicateHeaders: false,
+    };
+    this.server = tls ? tls.createServer(handler, options) : http.createServer(options, handler);
     this.server.maxHeadersCount = 0; // count them ourselves so an excess is a 431, not a silent truncation
     this.server.on("clientError", (err, socket) => rejectMalformed(err as NodeJS.ErrnoException, socket as Socket));
     this.server.on("connection", (s: Socket) => {

@@ -49,6 +49,8 @@ export class Sidecar {
     const ctx: FeatureContext = { logger: opts.logger, metrics: this.metrics, upstreams: this.upstreams, plan: () => this.plan, apply: (p) => this.swap(p) };
     this.features = (opts.features ?? FEATURES).map((f) => f(ctx));
     for (const f of this.features) f.onPlan?.(plan, undefined);
+    const connector = this.features.map((f) => f.upstreamConnector?.()).find(Boolean);
+    if (connector) this.upstreams.useConnector(connector);
     this.chains = this.buildChains(plan);
   }
 
@@ -98,12 +100,12 @@ export class Sidecar {
       this.bound.admin = await this.admin.listen(s.admin);
     }
     if (s.inbound) {
-      const l = new Listener("inbound", hooks("inbound"));
+      const l = new Listener("inbound", hooks("inbound"), this.listenerServer("inbound"));
       this.listeners.push(l);
       this.bound.inbound = await l.listen(s.inbound);
     }
     if (s.outbound) {
-      const l = new Listener("outbound", hooks("outbound"));
+      const l = new Listener("outbound", hooks("outbound"), this.listenerServer("outbound"));
       this.listeners.push(l);
       this.bound.outbound = await l.listen(s.outbound);
     }
@@ -133,6 +135,10 @@ export class Sidecar {
     for (const f of this.features) await f.close?.().catch(() => {});
     await this.admin?.close();
     this.opts.logger.info({ event: "sidecar.stopped", clean }, "stopped");
+  }
+
+  private listenerServer(direction: "inbound" | "outbound") {
+    return this.features.map((f) => f.listenerServer?.(direction)).find(Boolean);
   }
 
   private buildChains(plan: Plan) {

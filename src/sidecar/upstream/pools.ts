@@ -1,6 +1,6 @@
 // undici connection pools, one per endpoint, shared across config swaps and closed when an endpoint leaves config.
 // Bounded: at most one pool per configured endpoint, each with a connection cap.
-import { Pool, type Dispatcher } from "undici";
+import { Pool, buildConnector, type Dispatcher } from "undici";
 import type { Plan } from "../../config/compile.js";
 import type { BackendPlan, EndpointPlan } from "../../config/compile/backends.js";
 import { EndpointState } from "./endpoint-state.js";
@@ -11,9 +11,10 @@ export interface PoolOptions {
   connectTimeoutMs: number;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
-  /** TLS options for mTLS backends, supplied by the identity layer. */
-  tls?: () => Pool.Options["connect"];
 }
+
+/** Makes the connection for one endpoint (mTLS to peer sidecars); undefined means plain TCP. */
+export type UpstreamConnector = (ep: EndpointPlan) => buildConnector.connector | undefined;
 
 export interface Upstream {
   state: EndpointState;
@@ -32,6 +33,7 @@ const APP_SET = "\u0000app";
 export class Upstreams {
   private readonly entries = new Map<string, Upstream>();
   private sets = new Map<string, EndpointSet>();
+  private connector: UpstreamConnector | undefined;
 
   constructor(private readonly options: PoolOptions) {}
 
@@ -56,6 +58,11 @@ export class Upstreams {
     const appState = this.entries.get(app.key)!.state;
     sets.set(APP_SET, { backend: { name: plan.sidecar.service, endpoints: [app], subsets: new Map(), loadBalancer: "RoundRobin", baseEjectionMs: 100, maxEjectionMs: 1000, mtls: false }, states: [appState], balancer: createBalancer("RoundRobin") });
     this.sets = sets;
+  }
+
+  /** Installs how new connections are made; read per connection, so existing keep-alive sockets are untouched. */
+  useConnector(connector: UpstreamConnector): void {
+    this.connector = connector;
   }
 
   /** The local app behind the inbound listener. */
@@ -87,11 +94,11 @@ export class Upstreams {
 
   private createPool(ep: EndpointPlan): Dispatcher {
     const o = this.options;
-    const scheme = o.tls ? "https" : "http";
-    return new Pool(`${scheme}://${ep.key}`, {
+    const plain = buildConnector({ timeout: o.connectTimeoutMs });
+    return new Pool(`http://${ep.key}`, {
       connections: o.connections,
       pipelining: 1,
-      connect: { timeout: o.connectTimeoutMs, ...(o.tls?.() ?? {}) },
+      connect: (opts, cb) => (this.connector?.(ep) ?? plain)(opts, cb),
       headersTimeout: o.headersTimeoutMs,
       bodyTimeout: o.bodyTimeoutMs,
       // Stay under Node's default 5 s keepAliveTimeout; undici also honours the upstream's Keep-Alive hint.
