@@ -17,7 +17,7 @@ export async function summarizeProfiles(dir: string, top: number): Promise<strin
     const prof = JSON.parse(await readFile(path.join(dir, file), "utf8")) as { nodes: CpuNode[] };
     for (const n of prof.nodes) {
       const hits = n.hitCount ?? 0;
-      if (!hits) continue;
+      if (!hits || n.callFrame.functionName === "(idle)") continue; // share of busy time, not of wall time
       total += hits;
       const { functionName, url, lineNumber } = n.callFrame;
       const where = url ? `${shortUrl(url)}:${lineNumber + 1}` : "";
@@ -29,7 +29,7 @@ export async function summarizeProfiles(dir: string, top: number): Promise<strin
   }
   if (!total) return "profile: no samples\n";
   const pct = (h: number) => `${((100 * h) / total).toFixed(1).padStart(5)}%`;
-  const lines = [`profile: ${files.length} file(s) in ${dir}; self time by area:`];
+  const lines = [`profile: ${files.length} file(s) in ${dir}; share of busy samples by area:`];
   for (const [k, h] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 15)) lines.push(`  ${pct(h)}  ${k}`);
   lines.push(`top ${top} functions by self time:`);
   for (const [k, h] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(h)}  ${k}`);

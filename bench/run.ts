@@ -1,7 +1,8 @@
 // `npm run bench`: every row of bench/scenarios/ in one run, on loopback, against one upstream; ratios against
 // baselines measured in the same run. Prints a table and one JSON line (the last line of stdout).
 // Flags: --quick, --only NAME[,NAME] (baselines are added), --rounds N, --duration S, --connections N,
-//        --profile (sidecars run with --cpu-prof; a summary of where time goes is printed), --list.
+//        --profile (sidecars run with --cpu-prof; a summary of where time goes is printed), --list,
+//        --ref PATH (another build's dist/src/cli/main.js: adds the sidecar-ref row, an A/B in one run).
 import { parseArgs } from "node:util";
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus as cpuInfo, tmpdir, totalmem } from "node:os";
@@ -29,6 +30,7 @@ const { values: flags } = parseArgs({
     list: { type: "boolean", default: false },
     "load-generator": { type: "string" },
     upstream: { type: "string" },
+    ref: { type: "string" },
   },
 });
 
@@ -66,6 +68,7 @@ const ctx: BenchContext = {
   proxyCpus,
   quick,
   profileDir,
+  refCli: flags.ref ? path.resolve(flags.ref) : undefined,
   freePort,
   startSidecar,
 };
@@ -190,12 +193,13 @@ async function startSidecar(opts: SidecarStart): Promise<SidecarHandle> {
   }
   const node = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
   const t0 = performance.now();
-  const p = spawnPinned(`sidecar:${admin}`, process.execPath, [...node, CLI, ...args], proxyCpus, { OUTRIGGER_LOG_LEVEL: "warn", ...opts.env });
+  const p = spawnPinned(`sidecar:${admin}`, process.execPath, [...node, opts.cli ?? CLI, ...args], proxyCpus, { OUTRIGGER_LOG_LEVEL: "warn", ...opts.env });
   const readyMs = await waitFor200(`http://127.0.0.1:${admin}/readyz`, t0, 15_000, p);
   return { measured: p, adminPort: admin, readyMs, stop: () => p.stop() };
 }
 
-function select(all: Scenario[], only: string[] | undefined): Scenario[] {
+function select(every: Scenario[], only: string[] | undefined): Scenario[] {
+  const all = every.filter((s) => !(s.optional && s.unavailable?.()));
   if (!only?.length) return all;
   const names = new Set(only.flatMap((o) => o.split(",")).map((s) => s.trim()).filter(Boolean));
   for (const n of names) if (!all.some((s) => s.name === n)) throw new Error(`--only ${n}: no such row (try --list)`);

@@ -26,6 +26,8 @@ export interface Scenario {
   baseline?: string;
   /** Target for this row's rps ratio to its baseline (e.g. 0.85 for "telemetry on >= 0.85x off"). */
   minRatio?: number;
+  /** Leave the row out of the table (rather than "skipped") when unavailable. */
+  optional?: boolean;
   /** Returns why the row cannot run here (a missing binary), or undefined. */
   unavailable?(): string | undefined;
   /** Starts the processes for a load row. */
@@ -43,6 +45,8 @@ export interface BenchContext {
   quick: boolean;
   /** When set, sidecars run with --cpu-prof and write profiles here. */
   profileDir: string | undefined;
+  /** `--ref PATH`: another build's dist/src/cli/main.js, for A/B rows in the same run. */
+  refCli: string | undefined;
   freePort(): Promise<number>;
   /** Starts `outrigger sidecar` pinned to the proxy core; resolves when /readyz is 200. */
   startSidecar(opts: SidecarStart): Promise<SidecarHandle>;
@@ -54,6 +58,8 @@ export interface SidecarStart {
   /** Config documents (YAML) written to a temp file and passed as --config. */
   config?: string;
   env?: NodeJS.ProcessEnv;
+  /** Another build's dist/src/cli/main.js (the `--ref` build), to compare two versions in one run. */
+  cli?: string;
 }
 
 export interface SidecarHandle {

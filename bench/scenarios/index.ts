@@ -2,11 +2,11 @@
 // list it here; `baseline` names the row it is compared with (default "direct").
 import type { Scenario } from "../scenario.js";
 import { direct } from "./direct.js";
-import { sidecar } from "./sidecar.js";
+import { sidecar, sidecarRef } from "./sidecar.js";
 import { pair } from "./pair.js";
 import { nginx } from "./nginx.js";
 import { haproxy } from "./haproxy.js";
 import { httpProxy } from "./http-proxy.js";
 import { startup } from "./startup.js";
 
-export const SCENARIOS: Scenario[] = [direct, sidecar, pair, nginx, haproxy, httpProxy, startup];
+export const SCENARIOS: Scenario[] = [direct, sidecar, sidecarRef, pair, nginx, haproxy, httpProxy, startup];
