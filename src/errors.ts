@@ -15,6 +15,9 @@ export const ERROR_CATALOG = {
   NOT_FOUND: { status: 404, message: "No such resource." },
   NO_ROUTE: { status: 404, message: "No route rule matches this request." },
   PAYLOAD_TOO_LARGE: { status: 413, message: "The request body exceeds the configured limit." },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "The request body's Content-Type or Content-Encoding is not supported." },
+  METHOD_NOT_ALLOWED: { status: 405, message: "The HTTP method is not allowed on this path." },
+  INGEST_LIMITED: { status: 429, message: "This sender is over its ingest limit; retry after the time in Retry-After." },
   CONFIG_INVALID: { status: 422, message: "The configuration is invalid." },
   CONFLICT: { status: 409, message: "The resource changed since it was read." },
   // 5xx: the mesh or an upstream is at fault

@@ -5,5 +5,6 @@ import { register as validate } from "./validate.js";
 import { register as schema } from "./schema.js";
 import { register as demo } from "./demo.js";
 import { register as ca } from "./ca.js";
+import { register as collector } from "./collector.js";
 
-export const COMMANDS: ((program: Command) => void)[] = [sidecar, validate, schema, demo, ca];
+export const COMMANDS: ((program: Command) => void)[] = [sidecar, validate, schema, demo, ca, collector];
