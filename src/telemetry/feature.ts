@@ -7,6 +7,9 @@ import type { Policy } from "../sidecar/chain.js";
 import { measure, RequestMetrics } from "./measure.js";
 import { registerSaturation } from "./saturation.js";
 import { metricsEndpoint } from "./scrape.js";
+import { TelemetryBudget } from "./budget.js";
+import { SpanExport } from "./export.js";
+import { Tracing, sampledTraceId } from "./tracing.js";
 
 /** Route ids a plan can produce: the metric `route` label never takes any other value. */
 export function knownRoutes(plan: Plan): Set<string> {
@@ -21,19 +24,35 @@ export const telemetryFeature: FeatureFactory = (ctx) => {
   const requestMetrics = new RequestMetrics(ctx.metrics, ctx.plan().telemetry.metrics.maxLabelSets);
   registerSaturation(ctx.metrics.registry, ctx.upstreams, ctx.plan);
   const scrape = metricsEndpoint(ctx.metrics.registry);
+  const first = ctx.plan();
+  const budget = new TelemetryBudget(first.telemetry.budget);
+  const spanExport = new SpanExport(ctx.metrics, budget, ctx.logger);
+  spanExport.configure(first.telemetry.export);
+  const tracing = new Tracing(first, ctx.metrics, budget, spanExport);
   let routes: { plan: Plan; ids: Set<string> } | undefined;
   const routesOf = (plan: Plan) => (routes?.plan === plan ? routes.ids : (routes = { plan, ids: knownRoutes(plan) }).ids);
 
   return {
     name: "telemetry",
-    onPlan(plan) {
+    onPlan(plan, previous) {
       requestMetrics.sets.resize(plan.telemetry.metrics.maxLabelSets);
+      if (!previous) return;
+      budget.configure(plan.telemetry.budget);
+      spanExport.configure(plan.telemetry.export);
+      tracing.configure(plan);
     },
     observe(plan, direction): Policy[] {
       const t = plan.telemetry;
       const out: Policy[] = [];
-      if (t.metrics.enabled) out.push(measure(requestMetrics, { direction, service: plan.sidecar.service, knownRoutes: routesOf(plan) }));
+      if (t.tracing.enabled) out.push(tracing.traceStart(direction));
+      if (t.metrics.enabled) out.push(measure(requestMetrics, { direction, service: plan.sidecar.service, knownRoutes: routesOf(plan), traceIdOf: sampledTraceId }));
       return out;
+    },
+    admit(plan, direction): Policy[] {
+      return plan.telemetry.tracing.enabled ? [tracing.traceRoute(direction)] : [];
+    },
+    async close() {
+      await spanExport.close();
     },
     async admin(req, res, url) {
       if (req.method === "GET" && url.pathname === "/metrics") {
