@@ -95,9 +95,15 @@ export class Listener {
     const bytes = { in: 0, out: 0 };
     const notes: ExchangeNotes = {};
     const endHooks: ((o: Outcome) => void)[] = [];
+    // Whole-request deadline (Sidecar.spec.limits.requestTimeout): before the response head it is a 504;
+    // after it, the response is cut (the upstream body stream is destroyed by the same signal).
+    const deadline = limits.requestTimeoutMs > 0
+      ? setTimeout(() => ac.abort(new MeshError("REQUEST_TIMEOUT", `(limit ${limits.requestTimeoutMs} ms)`)), limits.requestTimeoutMs).unref()
+      : undefined;
     const finish = (status: number, aborted: boolean, error?: string) => {
       if (ended) return;
       ended = true;
+      if (deadline) clearTimeout(deadline);
       this.inflight--;
       if (this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
       if (endHooks.length) {

@@ -39,3 +39,28 @@ export async function startEcho(opts: { name?: string; handler?: http.RequestLis
       }),
   };
 }
+
+/**
+ * A TCP port that never completes new connections: a listener (python3, backlog 0) that never accepts, with its
+ * accept queue already full, so further SYNs are dropped — the way to provoke a connect timeout on loopback.
+ */
+export async function startBlackhole(): Promise<{ port: number; close(): Promise<void> }> {
+  const { spawn } = await import("node:child_process");
+  const net = await import("node:net");
+  const py = spawn("python3", ["-c", "import socket,sys,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()"], { stdio: ["pipe", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    py.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));
+    py.once("error", reject);
+    py.once("exit", (c) => reject(new Error(`blackhole exited ${c}`)));
+  });
+  // Fill the accept queue; these connections complete in the kernel and just sit there.
+  const fillers = [0, 1].map(() => net.connect(port, "127.0.0.1").on("error", () => {}));
+  return {
+    port,
+    close: async () => {
+      for (const f of fillers) f.destroy();
+      py.stdin!.end();
+      if (py.exitCode === null) py.kill("SIGKILL");
+    },
+  };
+}
