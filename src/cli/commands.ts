@@ -6,5 +6,15 @@ import { register as schema } from "./schema.js";
 import { register as demo } from "./demo.js";
 import { register as ca } from "./ca.js";
 import { register as collector } from "./collector.js";
+import { register as controlPlane } from "./control-plane.js";
+import { register as apply } from "./apply.js";
+import { register as get } from "./get.js";
+import { register as del } from "./delete.js";
+import { register as history } from "./history.js";
+import { register as diff } from "./diff.js";
+import { register as rollback } from "./rollback.js";
+import { register as status } from "./status.js";
+import { register as audit } from "./audit.js";
+import { register as token } from "./token.js";
 
-export const COMMANDS: ((program: Command) => void)[] = [sidecar, validate, schema, demo, ca, collector];
+export const COMMANDS: ((program: Command) => void)[] = [sidecar, validate, schema, demo, ca, collector, controlPlane, apply, get, del, history, diff, rollback, status, audit, token];

@@ -1,7 +1,7 @@
 // CLI output conventions: -o json|yaml|table, colour only on a TTY and never with NO_COLOR, exit codes.
 import { stringify } from "yaml";
 
-export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, UNAVAILABLE: 3 } as const;
+export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, UNAVAILABLE: 3, DENIED: 4 } as const;
 
 export const useColour = (stream: NodeJS.WriteStream = process.stdout) => Boolean(stream.isTTY) && !("NO_COLOR" in process.env) && process.env.TERM !== "dumb";
 

@@ -1,0 +1,58 @@
+// A real control-plane process for tests: its own data dir, a free port, a bootstrap operator token.
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cli, runCli, waitForHttp, type Proc } from "./processes.js";
+import { freePort } from "./ports.js";
+
+export interface ControlPlaneProc {
+  proc: Proc;
+  url: string;
+  port: number;
+  dataDir: string;
+  /** Runs an outrigger CLI command against this control plane with the given token (default: operator). */
+  cli(args: string[], token?: string): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  operator: string;
+  stop(): Promise<void>;
+}
+
+export async function newDataDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), "outrigger-cp-"));
+}
+
+/** Creates a token offline in the data dir (or redis store). */
+export async function makeToken(dataDir: string, role: string, extra: string[] = [], store?: string): Promise<string> {
+  const r = await cli(["token", "create", "--data", dataDir, "--role", role, ...extra, ...(store ? ["--store", store] : [])]);
+  if (r.code !== 0) throw new Error(`token create failed (${r.code}): ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+export async function startControlPlane(opts: { dataDir?: string; port?: number; store?: string; operator?: string } = {}): Promise<ControlPlaneProc> {
+  const dataDir = opts.dataDir ?? (await newDataDir());
+  const port = opts.port ?? (await freePort());
+  const operator = opts.operator ?? (await makeToken(dataDir, "operator", ["--name", "test-operator"], opts.store));
+  const proc = runCli(["control-plane", "--data", dataDir, "--listen", `127.0.0.1:${port}`, ...(opts.store ? ["--store", opts.store] : [])], { env: { OUTRIGGER_LOG_LEVEL: "warn" } });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await Promise.race([
+      waitForHttp(`${url}/healthz`, 15_000),
+      proc.exited.then((code) => {
+        throw new Error(`control plane exited early (${code}): ${proc.stderr()}`);
+      }),
+    ]);
+  } catch (e) {
+    await proc.kill("SIGKILL");
+    throw e;
+  }
+  return {
+    proc,
+    url,
+    port,
+    dataDir,
+    operator,
+    cli: (args, token = operator) => cli(args, { env: { OUTRIGGER_CONTROL_PLANE: url, OUTRIGGER_TOKEN: token, NO_COLOR: "1" } }),
+    async stop() {
+      await proc.kill("SIGTERM");
+    },
+  };
+}
