@@ -1,6 +1,16 @@
 // undici connection pools, one per endpoint, shared across config swaps and closed when an endpoint leaves config.
 // Bounded: at most one pool per configured endpoint, each with a connection cap.
-import { Pool, buildConnector, type Dispatcher } from "undici";
+import { createRequire } from "node:module";
+import type { Dispatcher, Pool as UndiciPool, buildConnector as UndiciBuildConnector } from "undici";
+
+// Only undici's Pool and connector modules: `import "undici"` also loads fetch, WebSocket, caches and mocks,
+// which cost the sidecar ~80 ms of startup and ~8 MB of RSS for nothing it uses (docs/benchmarks.md).
+// The same wiring undici's index.js does for request()/stream()/pipeline() on every dispatcher.
+const load = createRequire(import.meta.url);
+Object.assign((load("undici/lib/dispatcher/dispatcher.js") as { prototype: object }).prototype, load("undici/lib/api/index.js"));
+const Pool = load("undici/lib/dispatcher/pool.js") as typeof UndiciPool;
+type Pool = UndiciPool;
+const buildConnector = load("undici/lib/core/connect.js") as typeof UndiciBuildConnector;
 import type { Plan } from "../../config/compile.js";
 import type { BackendPlan, EndpointPlan } from "../../config/compile/backends.js";
 import { EndpointState } from "./endpoint-state.js";
@@ -14,7 +24,7 @@ export interface PoolOptions {
 }
 
 /** Makes the connection for one endpoint (mTLS to peer sidecars); undefined means plain TCP. */
-export type UpstreamConnector = (ep: EndpointPlan) => buildConnector.connector | undefined;
+export type UpstreamConnector = (ep: EndpointPlan) => UndiciBuildConnector.connector | undefined;
 
 export interface Upstream {
   state: EndpointState;
