@@ -1,7 +1,8 @@
 // Shared limiter store in Redis (ioredis): one atomic Lua script per algorithm, the same arithmetic as
 // algorithms.ts, time from Redis (TIME) so sidecars agree, keys expiring with their window. Commands time out
 // after a few ms and never queue while Redis is down (enableOfflineQueue: false): the caller falls back.
-import { Redis } from "ioredis";
+import { createRequire } from "node:module";
+import type { Redis } from "ioredis";
 import type { Algorithm, Decision, Limit } from "./algorithms.js";
 
 const NOW = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000`;
@@ -43,8 +44,13 @@ type ScriptClient = Redis & {
   rlWindow(key: string, requests: number, perMs: number): Promise<[number, string, string, string]>;
 };
 
+// ioredis loads on the first Redis-backed policy, not at startup: most sidecars never use it and importing it
+// costs ~45 modules of startup time and memory (docs/benchmarks.md). A config-time require, once per process.
+const load = createRequire(import.meta.url);
+
 export function createRedisClient(host: string, port: number, commandTimeoutMs: number): Redis {
-  const client = new Redis({
+  const { Redis: RedisClient } = load("ioredis") as typeof import("ioredis");
+  const client = new RedisClient({
     host,
     port,
     commandTimeout: commandTimeoutMs,
