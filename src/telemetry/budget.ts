@@ -16,7 +16,9 @@ export class TokenBucket {
   setRate(rate: number): void {
     if (rate === this.rate) return;
     this.rate = rate;
-    this.tokens = Math.min(this.tokens, this.burst);
+    // A new rate starts with a full burst: a reload should not leave a bucket sized for the old rate.
+    this.tokens = this.burst;
+    this.last = performance.now();
   }
 
   take(n = 1): boolean {
