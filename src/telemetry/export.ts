@@ -171,6 +171,8 @@ export class Ring<T> {
     const dropped = Math.max(0, items.length - cap);
     this.cap = cap;
     this.buf = new Array<T | undefined>(cap);
+    this.head = 0;
+    this.len = 0;
     for (const it of items.slice(dropped)) this.push(it);
     return dropped;
   }

@@ -49,6 +49,11 @@ test("Retry-After parsing; the ring buffer drops its oldest entries", () => {
   const r = new Ring<number>(3);
   assert.equal([1, 2, 3, 4, 5].reduce((d, v) => d + r.push(v), 0), 2);
   assert.deepEqual(r.take(10), [3, 4, 5]);
+  for (const v of [6, 7]) r.push(v);
+  r.take(1);
+  assert.equal(r.resize(5), 0);
+  for (const v of [8, 9, 10, 11]) r.push(v);
+  assert.deepEqual(r.take(10), [7, 8, 9, 10, 11], "resizing keeps order and the newest entries");
 });
 
 test("429 with Retry-After: the exporter waits as asked, then delivers the same spans", async () => {
