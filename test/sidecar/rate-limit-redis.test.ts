@@ -1,6 +1,5 @@
 // Shared rate limits through a real redis-server: three sidecar processes sharing 300/min (sliding window)
-// admit 300 ± 5% in
-// total; when Redis is killed mid-test each policy applies its failure mode (local fallback scaled by sidecar
+// admit 300 ± 5% in total; when Redis is killed mid-test each policy applies its failure mode (local fallback scaled by sidecar
 // count, fail-closed, fail-open), with a metric and a log line, no crash and no long waits.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
