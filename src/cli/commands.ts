@@ -16,5 +16,7 @@ import { register as rollback } from "./rollback.js";
 import { register as status } from "./status.js";
 import { register as audit } from "./audit.js";
 import { register as token } from "./token.js";
+import { register as inject } from "./inject.js";
+import { register as probe } from "./probe.js";
 
-export const COMMANDS: ((program: Command) => void)[] = [sidecar, validate, schema, demo, ca, collector, controlPlane, apply, get, del, history, diff, rollback, status, audit, token];
+export const COMMANDS: ((program: Command) => void)[] = [sidecar, validate, schema, demo, ca, collector, controlPlane, apply, get, del, history, diff, rollback, status, audit, token, inject, probe];

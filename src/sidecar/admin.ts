@@ -1,4 +1,4 @@
-// Admin port (Envoy's vocabulary): /healthz /readyz /config /metrics and POST /drain.
+// Admin port (Envoy's vocabulary): /healthz /readyz /config /metrics, POST /drain and POST /quitquitquit.
 import http from "node:http";
 import type { Address } from "../config/units.js";
 import type { Sidecar } from "./server.js";
@@ -65,13 +65,24 @@ export class AdminServer {
         res.writeHead(200, { "content-type": reg.contentType });
         return void res.end(text);
       }
+      case "POST /quitquitquit": {
+        // For Jobs on clusters without native sidecars: the app asks its sidecar to drain and exit when it is done.
+        // Loopback only, so nothing but the pod itself can stop its sidecar.
+        if (!isLoopback(req.socket.remoteAddress)) return json(403, { error: { code: "FORBIDDEN", message: "POST /quitquitquit is accepted only from the pod itself (loopback)." } });
+        json(202, { status: "exiting", inflight: sc.inflight });
+        // The same path as the kubelet's SIGTERM: drain, close, exit 0 (handled by `outrigger sidecar`).
+        res.once("finish", () => process.kill(process.pid, "SIGTERM"));
+        return;
+      }
       case "POST /drain": {
         json(202, { status: "draining", inflight: sc.inflight });
         void sc.drain();
         return;
       }
       default:
-        return json(404, { error: { code: "NOT_FOUND", message: `No admin endpoint ${req.method} ${url.pathname}. Try /healthz, /readyz, /config, /metrics, POST /drain.` } });
+        return json(404, { error: { code: "NOT_FOUND", message: `No admin endpoint ${req.method} ${url.pathname}. Try /healthz, /readyz, /config, /metrics, POST /drain, POST /quitquitquit.` } });
     }
   }
 }
+
+const isLoopback = (addr: string | undefined) => !!addr && (addr === "::1" || addr.startsWith("127.") || addr.startsWith("::ffff:127."));
