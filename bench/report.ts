@@ -27,7 +27,7 @@ export function evaluateTargets(rows: Map<string, RowResult>): TargetResult[] {
 }
 
 interface Report {
-  machine: { cpus: number; model: string; memGb: number; node: string };
+  machine: { cpus: number; model: string; memGb: number; node: string; loadavg1m: { before: number; after: number } };
   pinning: { proxy: string; loadAndUpstream: string } | null;
   loadGenerator: string;
   upstream: string;
@@ -42,7 +42,8 @@ export function printReport(r: Report): void {
   const s = r.settings;
   const lines: string[] = [];
   lines.push("");
-  lines.push(`machine: ${r.machine.cpus} cpus (${r.machine.model}), ${r.machine.memGb} GB, node ${r.machine.node}`);
+  lines.push(`machine: ${r.machine.cpus} cpus (${r.machine.model}), ${r.machine.memGb} GB, node ${r.machine.node}; 1-min load average ${r.machine.loadavg1m.before} before, ${r.machine.loadavg1m.after} after`);
+  if (Math.max(r.machine.loadavg1m.before, r.machine.loadavg1m.after) > r.machine.cpus) lines.push("warning: the machine was busy with other work; absolute numbers are low, compare ratios and CPU s/1k");
   lines.push(`pinning: ${r.pinning ? `proxies ${r.pinning.proxy}; load generator, upstream and runner ${r.pinning.loadAndUpstream}` : "none (taskset or a second core missing)"}`);
   lines.push(`load: ${r.loadGenerator}; saturating ${s.connections} connections x ${s.durationSec}s, median of ${s.rounds} round(s); moderate ${s.moderate.connections} connections pausing ${s.moderate.delayMs} ms`);
   lines.push(`upstream: ${r.upstream}`);

@@ -5,7 +5,7 @@
 //        --ref PATH (another build's dist/src/cli/main.js: adds the sidecar-ref row, an A/B in one run).
 import { parseArgs } from "node:util";
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
-import { availableParallelism, cpus as cpuInfo, tmpdir, totalmem } from "node:os";
+import { availableParallelism, cpus as cpuInfo, loadavg, tmpdir, totalmem } from "node:os";
 import path from "node:path";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
@@ -66,6 +66,7 @@ const ctx: BenchContext = {
   upstream: { host: upstream.host, port: upstream.port, kind: upstream.kind },
   tmpdir: dir,
   proxyCpus,
+  loadCpus,
   quick,
   profileDir,
   refCli: flags.ref ? path.resolve(flags.ref) : undefined,
@@ -73,6 +74,7 @@ const ctx: BenchContext = {
   startSidecar,
 };
 
+const loadBefore = loadavg()[0]!;
 const rows = new Map<string, RowResult>();
 const running = new Map<string, Target>();
 const stopAll = async () => {
@@ -151,7 +153,7 @@ try {
 const result = {
   bench: "outrigger",
   time: new Date().toISOString(),
-  machine: { cpus: machineCpus, model: cpuInfo()[0]?.model ?? "unknown", memGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+  machine: { cpus: machineCpus, model: cpuInfo()[0]?.model ?? "unknown", memGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadavg1m: { before: round2(loadBefore), after: round2(loadavg()[0]!) } },
   pinning: proxyCpus ? { proxy: `taskset -c ${proxyCpus}`, loadAndUpstream: `taskset -c ${loadCpus}` } : null,
   loadGenerator: gen.name,
   upstream: upstream.kind,
@@ -232,6 +234,10 @@ function push<T>(m: Map<string, T[]>, k: string, v: T) {
   const a = m.get(k) ?? [];
   a.push(v);
   m.set(k, a);
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
 }
 
 function median(xs: number[]): number {

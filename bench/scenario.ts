@@ -42,6 +42,8 @@ export interface BenchContext {
   tmpdir: string;
   /** CPU list for proxies (`taskset -c`), or undefined when pinning is unavailable. */
   proxyCpus: string | undefined;
+  /** CPU list of the load generator and upstream: helpers that are environment, not proxy (an OTLP receiver). */
+  loadCpus: string | undefined;
   quick: boolean;
   /** When set, sidecars run with --cpu-prof and write profiles here. */
   profileDir: string | undefined;

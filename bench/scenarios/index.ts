@@ -8,5 +8,7 @@ import { nginx } from "./nginx.js";
 import { haproxy } from "./haproxy.js";
 import { httpProxy } from "./http-proxy.js";
 import { startup } from "./startup.js";
+import { telemetryFull, telemetryOff } from "./telemetry.js";
+import { routesAndLimit } from "./traffic.js";
 
-export const SCENARIOS: Scenario[] = [direct, sidecar, sidecarRef, pair, nginx, haproxy, httpProxy, startup];
+export const SCENARIOS: Scenario[] = [direct, sidecar, sidecarRef, pair, nginx, haproxy, httpProxy, telemetryOff, telemetryFull, routesAndLimit, startup];
