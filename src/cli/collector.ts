@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { AuditLog } from "../collector/audit.js";
 import { bearerTokens, loadTokenFile } from "../collector/auth.js";
-import { ControlPlaneSource } from "../collector/config-source.js";
+import { ControlPlaneSource, FileConfigSource } from "../collector/config-source.js";
 import { Forwarder } from "../collector/forward.js";
 import { SenderLimits } from "../collector/limits.js";
 import { AnomalyDetector, DEFAULT_ANOMALY } from "../collector/anomalies.js";
@@ -32,6 +32,7 @@ interface CollectorCliOptions {
   forwardHeader?: string[];
   controlPlane?: string;
   controlPlaneTokenFile?: string;
+  configFile?: string[];
   splitTolerance: string;
 }
 
@@ -71,6 +72,7 @@ export function register(program: Command): void {
     .option("--forward-header <name=value>", "header for the forward endpoint (e.g. authorization=Bearer x); repeatable", collect)
     .option("--control-plane <url>", "control plane to read the config timeline and configured splits from")
     .option("--control-plane-token-file <file>", "a viewer token for the control plane (or OUTRIGGER_CONTROL_PLANE_TOKEN)")
+    .option("--config-file <file>", "without a control plane: mesh config files to read routes (configured splits) and a change timeline from; repeatable", collect)
     .option("--split-tolerance <fraction>", "observed vs configured split deviation that raises an anomaly", String(DEFAULT_ANOMALY.splitTolerance))
     .addHelpText(
       "after",
@@ -112,7 +114,8 @@ export async function runCollector(opts: CollectorCliOptions): Promise<Collector
     const forwarder = opts.forward ? new Forwarder({ endpoint: opts.forward, headers: forwardHeaders, maxQueueBytes: 64 * 1024 * 1024, maxAttempts: 5 }) : undefined;
     let cpToken = process.env.OUTRIGGER_CONTROL_PLANE_TOKEN;
     if (opts.controlPlaneTokenFile) cpToken = (await readFile(opts.controlPlaneTokenFile, "utf8")).trim();
-    const configSource = opts.controlPlane ? new ControlPlaneSource(opts.controlPlane, cpToken) : undefined;
+    if (opts.controlPlane && opts.configFile?.length) throw new Error("use --control-plane or --config-file, not both");
+    const configSource = opts.controlPlane ? new ControlPlaneSource(opts.controlPlane, cpToken) : opts.configFile?.length ? new FileConfigSource(opts.configFile) : undefined;
     const tolerance = Number(opts.splitTolerance);
     if (!(tolerance > 0 && tolerance < 1)) throw new Error(`--split-tolerance must be a fraction in (0, 1) (got "${opts.splitTolerance}")`);
     const anomalies = new AnomalyDetector(store, { ...DEFAULT_ANOMALY, splitTolerance: tolerance }, logger);

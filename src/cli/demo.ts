@@ -1,51 +1,244 @@
-// `outrigger demo`: two sample services, each behind its own sidecar process, on loopback.
-// (The full demo with control plane, collector and dashboard grows from this.)
+// `outrigger demo`: a live mesh on loopback in one command. The collector, four sample services (payments as a
+// 90/10 canary of v1 and v2) each behind its own sidecar process, and steady traffic; prints the dashboard URL
+// and a guided scenario. Ctrl-C stops every process it started and removes its temp data unless --keep.
 import { spawn, type ChildProcess } from "node:child_process";
+import { openSync, closeSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import type http from "node:http";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
+import { allPorts, layout, writeDemoFiles, type DemoFiles, type DemoLayout } from "../demo/mesh.js";
 import { startSampleService } from "../demo/sample-service.js";
-import { bold, dim } from "./output.js";
+import { TrafficGenerator } from "../demo/traffic.js";
+import { bold, dim, EXIT, green, red, useColour } from "./output.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
+
+interface DemoOptions {
+  basePort: string;
+  rate: string;
+  dir?: string;
+  keep: boolean;
+}
 
 export function register(program: Command): void {
   program
     .command("demo")
-    .description("Start a small live mesh on loopback: sample services, each behind its sidecar")
-    .option("--base-port <port>", "first port to use", "18000")
-    .action(async (opts: { basePort: string }) => {
-      const base = Number(opts.basePort);
-      const children: ChildProcess[] = [];
-      const p = { frontendApp: base + 1, frontendIn: base + 11, frontendOut: base + 21, frontendAdmin: base + 31, backendApp: base + 2, backendIn: base + 12, backendAdmin: base + 32 };
-      await startSampleService({ name: "backend", port: p.backendApp });
-      await startSampleService({ name: "frontend", port: p.frontendApp, calls: ["backend"], outbound: `127.0.0.1:${p.frontendOut}` });
-      const sidecar = (args: string[]) => {
-        const c = spawn(process.execPath, [MAIN, "sidecar", ...args], { stdio: ["ignore", "ignore", "inherit"] });
-        children.push(c);
-        return c;
-      };
-      sidecar(["--service", "backend", "--app", `127.0.0.1:${p.backendApp}`, "--inbound", String(p.backendIn), "--admin", String(p.backendAdmin)]);
-      sidecar(["--service", "frontend", "--app", `127.0.0.1:${p.frontendApp}`, "--inbound", String(p.frontendIn), "--outbound", String(p.frontendOut), "--admin", String(p.frontendAdmin), "--endpoint", `backend=127.0.0.1:${p.backendIn}`]);
-      const stop = () => {
-        for (const c of children) c.kill("SIGTERM");
-        process.exit(0);
-      };
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
-      process.stdout.write(
-        [
-          bold("Outrigger demo is running (Ctrl-C to stop)"),
-          `  frontend  app :${p.frontendApp}  inbound :${p.frontendIn}  outbound :${p.frontendOut}  admin :${p.frontendAdmin}`,
-          `  backend   app :${p.backendApp}  inbound :${p.backendIn}  admin :${p.backendAdmin}`,
-          "",
-          "Call the frontend through its sidecar (it calls backend through its outbound sidecar):",
-          `  curl -s http://127.0.0.1:${p.frontendIn}/hello`,
-          "Call backend from the frontend's side, Host-header mode and forward-proxy mode:",
-          `  curl -s -H 'Host: backend' http://127.0.0.1:${p.frontendOut}/hello`,
-          `  curl -s -x http://127.0.0.1:${p.frontendOut} http://backend/hello`,
-          dim(`Metrics: curl -s http://127.0.0.1:${p.frontendAdmin}/metrics`),
-          "",
-        ].join("\n"),
-      );
+    .description("Start a live mesh on loopback: collector + dashboard, four services behind sidecars, a canary and steady traffic")
+    .option("--base-port <port>", "first of the ports the demo uses (it needs base..base+49)", "18000")
+    .option("--rate <rps>", "steady traffic, requests per second into the frontend", "20")
+    .option("--dir <dir>", "where to write config, tokens and logs (default: a temp dir)")
+    .option("--keep", "keep the data dir after Ctrl-C", false)
+    .addHelpText("after", "\nEverything listens on 127.0.0.1. Ctrl-C stops every process the demo started.")
+    .action(async (opts: DemoOptions) => {
+      await runDemo(opts);
     });
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess, name: string, log: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}); see ${log}`);
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (r.ok) return;
+    } catch {}
+    await sleep(50);
+  }
+  throw new Error(`${name} not ready after ${timeoutMs} ms; see ${log}`);
+}
+
+interface Running {
+  children: { name: string; child: ChildProcess }[];
+  apps: http.Server[];
+  traffic?: TrafficGenerator;
+  statusTimer?: NodeJS.Timeout;
+}
+
+async function stopAll(r: Running): Promise<void> {
+  clearInterval(r.statusTimer);
+  await r.traffic?.stop();
+  await Promise.all(
+    r.children.map(
+      ({ child }) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const kill = setTimeout(() => child.kill("SIGKILL"), 5000);
+          child.once("exit", () => {
+            clearTimeout(kill);
+            resolve();
+          });
+          child.kill("SIGTERM");
+        }),
+    ),
+  );
+  await Promise.all(
+    r.apps.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          s.closeAllConnections();
+          s.close(() => resolve());
+        }),
+    ),
+  );
+}
+
+export function scenario(l: DemoLayout, f: DemoFiles): string[] {
+  const env = f.env;
+  return [
+    bold("Try this in a second terminal:"),
+    `  ${dim("# the demo's addresses and tokens")}`,
+    `  source ${env}`,
+    `  ${dim("# 1. watch services and routes live")}`,
+    "  npx outrigger top",
+    `  ${dim("# 2. shift the canary to 50/50: the dashboard's split panel follows within seconds")}`,
+    `  sed -i 's/weight: 90/weight: 50/; s/weight: 10/weight: 50/' "$OUTRIGGER_MESH_FILE"`,
+    `  ${dim("# 3. inject a fault: half of checkout's calls to inventory fail with 503 (watch the anomalies panel)")}`,
+    `  cat docs/playbooks/fault.yaml >> "$OUTRIGGER_MESH_FILE"   ${dim("# see docs/playbooks/troubleshooting.md")}`,
+    `  ${dim("# 4. hit a rate limit: frontend may call checkout 5 times a second, the rest get 429")}`,
+    `  cat docs/playbooks/rate-limit.yaml >> "$OUTRIGGER_MESH_FILE"`,
+    `  ${dim("# 5. roll back: restore the original mesh config")}`,
+    `  cp "$OUTRIGGER_DEMO_DIR/mesh.original.yaml" "$OUTRIGGER_MESH_FILE"`,
+    `  ${dim(`# playbooks: docs/playbooks/ (canary, feature-gated telemetry, troubleshooting, rollback)`)}`,
+  ];
+}
+
+export async function runDemo(opts: DemoOptions): Promise<void> {
+  const base = Number(opts.basePort);
+  const rate = Number(opts.rate);
+  if (!Number.isInteger(base) || base < 1024 || base > 65_000) {
+    process.stderr.write(`error: --base-port must be an integer in 1024..65000 (got "${opts.basePort}")\n`);
+    process.exit(EXIT.USAGE);
+  }
+  if (!(rate > 0 && rate <= 500)) {
+    process.stderr.write(`error: --rate must be in (0, 500] requests per second (got "${opts.rate}")\n`);
+    process.exit(EXIT.USAGE);
+  }
+  const tty = useColour() || Boolean(process.stdout.isTTY);
+  const l = layout(base);
+  const busy: number[] = [];
+  for (const p of allPorts(l)) if (!(await portFree(p))) busy.push(p);
+  if (busy.length) {
+    process.stderr.write(`error: ports already in use on 127.0.0.1: ${busy.join(", ")}. Stop what uses them or pick another range with --base-port.\n`);
+    process.exit(EXIT.UNAVAILABLE);
+  }
+  const ownDir = !opts.dir;
+  const dir = opts.dir ? path.resolve(opts.dir) : await mkdtemp(path.join(tmpdir(), "outrigger-demo-"));
+  const files = await writeDemoFiles(dir, l);
+  await writeFile(path.join(dir, "mesh.original.yaml"), await readFile(files.mesh, "utf8"));
+  const running: Running = { children: [], apps: [] };
+  const started = Date.now();
+  const step = (msg: string) => process.stdout.write(tty ? `${dim("…")} ${msg}\r` : `${msg}\n`);
+  const done = (msg: string) => process.stdout.write(tty ? `\x1b[2K${green("✓")} ${msg}\n` : `ok: ${msg}\n`);
+
+  let stopping = false;
+  const shutdown = async (code: number, why?: string) => {
+    if (stopping) return;
+    stopping = true;
+    if (tty) process.stdout.write("\x1b[2K\r");
+    if (why) process.stderr.write(`${red("error:", process.stderr)} ${why}\n`);
+    process.stdout.write("stopping the demo…\n");
+    await stopAll(running);
+    if (ownDir && !opts.keep) await rm(dir, { recursive: true, force: true });
+    process.stdout.write(ownDir && !opts.keep ? `stopped; removed ${dir}\n` : `stopped; data kept in ${dir}\n`);
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void shutdown(0));
+  process.on("SIGTERM", () => void shutdown(0));
+
+  const spawnCli = (name: string, args: string[]) => {
+    const log = path.join(dir, "logs", `${name}.log`);
+    const fd = openSync(log, "a");
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", fd, fd], env: { ...process.env, NO_COLOR: "1" } });
+    closeSync(fd);
+    running.children.push({ name, child });
+    child.once("exit", (code, signal) => {
+      if (!stopping) void shutdown(EXIT.FAILURE, `${name} exited unexpectedly (${code ?? signal}); see ${log}`);
+    });
+    return { child, log };
+  };
+
+  try {
+    step(`starting the collector on 127.0.0.1:${l.collector}`);
+    const col = spawnCli("collector", ["collector", "--listen", `127.0.0.1:${l.collector}`, "--data", path.join(dir, "collector"), "--token-file", files.tokenFile, "--config-file", files.mesh, "--bucket", "2s"]);
+    await waitReady(`http://127.0.0.1:${l.collector}/healthz`, col.child, "collector", col.log);
+    done(`collector        http://127.0.0.1:${l.collector}  (OTLP /v1/traces, dashboard /)`);
+
+    for (const s of l.services) {
+      running.apps.push(await startSampleService({ name: s.service, version: s.version, port: s.app, calls: s.calls, outbound: `127.0.0.1:${s.outbound}`, latencyMs: s.latencyMs, errorRatio: s.errorRatio, propagateErrors: true }));
+    }
+    for (const s of l.services) {
+      step(`starting the ${s.name} sidecar`);
+      const sc = spawnCli(s.name, ["sidecar", "--config", files.sidecars.get(s.name)!, ...(s.name === "checkout" ? ["--config", files.mesh] : [])]);
+      await waitReady(`http://127.0.0.1:${s.admin}/readyz`, sc.child, `${s.name} sidecar`, sc.log);
+      done(`${s.name.padEnd(16)} app :${s.app}  sidecar inbound :${s.inbound}${s.calls.length ? `  outbound :${s.outbound}` : ""}  admin :${s.admin}`);
+    }
+  } catch (err) {
+    await shutdown(EXIT.FAILURE, (err as Error).message);
+    return;
+  }
+
+  const frontend = l.services.find((s) => s.name === "frontend")!;
+  const collectorUrl = `http://127.0.0.1:${l.collector}`;
+  await writeFile(
+    files.env,
+    [
+      `# outrigger demo: source this file in a second terminal`,
+      `export OUTRIGGER_DEMO_DIR=${dir}`,
+      `export OUTRIGGER_COLLECTOR_URL=${collectorUrl}`,
+      `export OUTRIGGER_COLLECTOR_TOKEN=${files.tokens.viewer}`,
+      `export OUTRIGGER_MESH_FILE=${files.mesh}`,
+      `export FRONTEND_URL=http://127.0.0.1:${frontend.inbound}`,
+      ...l.services.map((s) => `export ${s.name.toUpperCase().replace(/-/g, "_")}_ADMIN=http://127.0.0.1:${s.admin}`),
+      "",
+    ].join("\n"),
+    { mode: 0o600 },
+  );
+  running.traffic = new TrafficGenerator(`http://127.0.0.1:${frontend.inbound}`, rate);
+  running.traffic.start();
+  done(`traffic          ${rate} requests/s into frontend (http://127.0.0.1:${frontend.inbound})`);
+
+  process.stdout.write(
+    [
+      "",
+      bold(`Outrigger demo is up in ${((Date.now() - started) / 1000).toFixed(1)} s. Dashboard:`),
+      `  ${green(`${collectorUrl}/#token=${files.tokens.viewer}`)}`,
+      "",
+      ...scenario(l, files),
+      "",
+      dim(`Config and logs: ${dir}   Ctrl-C stops everything${ownDir && !opts.keep ? " and removes it" : ""}.`),
+      "",
+    ].join("\n"),
+  );
+
+  let last = { sent: 0, at: Date.now() };
+  const status = async () => {
+    const t = running.traffic!.stats;
+    let spans = "";
+    try {
+      const r = await fetch(`${collectorUrl}/api/stats`, { headers: { authorization: `Bearer ${files.tokens.viewer}` }, signal: AbortSignal.timeout(800) });
+      const s = (await r.json()) as { received: { spans: number }; traces: number };
+      spans = `  collector: ${s.received.spans} spans, ${s.traces} traces`;
+    } catch {}
+    const now = Date.now();
+    const rps = ((t.sent - last.sent) * 1000) / Math.max(1, now - last.at);
+    last = { sent: t.sent, at: now };
+    const codes = [...t.byStatus].sort((a, b) => a[0] - b[0]).map(([c, n]) => `${c}:${n}`).join(" ");
+    const line = `traffic: ${t.sent} sent (${rps.toFixed(0)}/s), ${t.errors} errors [${codes}]${spans}`;
+    if (stopping) return;
+    process.stdout.write(tty ? `\x1b[2K\r${dim(line)}` : `${line}\n`);
+  };
+  running.statusTimer = setInterval(() => void status(), tty ? 1000 : 10_000);
 }

@@ -1,7 +1,11 @@
 // The config timeline and configured splits, read from the control plane's API (GET /v1/versions and
 // GET /v1/resources?kind=Route with a viewer token). Cached briefly so dashboards polling every second cost
 // the control plane one request per interval; when it is unreachable the last answer is served, marked stale.
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { request } from "undici";
+import { loadFiles } from "../config/load.js";
 
 export interface TimelineEntry {
   version: number;
@@ -97,5 +101,45 @@ export class ControlPlaneSource implements ConfigSource {
     }
     this.at = Date.now();
     return this.cached;
+  }
+}
+
+/**
+ * Config read from local files (a mesh run from files, without a control plane): configured splits from the
+ * Route resources, and a timeline with one entry each time the files' content changes while the collector runs.
+ */
+export class FileConfigSource implements ConfigSource {
+  private readonly timeline: TimelineEntry[] = [];
+  private lastHash = "";
+  private splits: ConfiguredSplit[] = [];
+  private error: string | undefined;
+  private at = 0;
+  private inflight: Promise<void> | undefined;
+  constructor(readonly files: string[], readonly cacheMs = 1000, readonly maxEntries = 500) {}
+
+  async view(): Promise<ConfigView> {
+    if (Date.now() - this.at >= this.cacheMs) {
+      this.inflight ??= this.refresh().finally(() => (this.inflight = undefined));
+      await this.inflight;
+    }
+    return { source: `file:${this.files.join(",")}`, stale: this.error !== undefined, ...(this.error ? { error: this.error } : {}), version: this.timeline.at(-1)?.version ?? 0, timeline: [...this.timeline], splits: this.splits };
+  }
+
+  private async refresh(): Promise<void> {
+    this.at = Date.now();
+    try {
+      const texts = await Promise.all(this.files.map((f) => readFile(f, "utf8")));
+      const hash = createHash("sha256").update(texts.join("\u0000")).digest("hex").slice(0, 16);
+      if (hash === this.lastHash) return;
+      const resources = (await loadFiles(this.files)).map((l) => l.resource);
+      this.splits = splitsOf(resources.filter((r) => r.kind === "Route") as Obj[]);
+      this.error = undefined;
+      this.lastHash = hash;
+      this.timeline.push({ version: (this.timeline.at(-1)?.version ?? 0) + 1, time: new Date().toISOString(), author: "file", message: this.timeline.length ? `${this.files.map((f) => path.basename(f)).join(", ")} changed` : "loaded", action: this.timeline.length ? "change" : "load", hash });
+      if (this.timeline.length > this.maxEntries) this.timeline.shift();
+    } catch (err) {
+      // A bad edit keeps the last good view, as sidecars keep their last good config.
+      this.error = (err as Error).message.slice(0, 2000);
+    }
   }
 }
