@@ -114,8 +114,8 @@ function layout(services, edges) {
     if (!cols.has(d)) cols.set(d, []);
     cols.get(d).push(n);
   }
-  const colW = 230;
-  const rowH = 110;
+  const colW = 320;
+  const rowH = 100;
   const maxRows = Math.max(1, ...[...cols.values()].map((c) => c.length));
   const height = Math.max(220, maxRows * rowH + 40);
   const pos = new Map();
@@ -135,9 +135,9 @@ function ServiceGraph({ services, edges }) {
   const bySvc = new Map(services.map((s) => [s.service, s]));
   const maxRps = Math.max(0.001, ...edges.map((e) => e.rps));
   return html`
-    <svg class="graph" viewBox="0 0 ${width} ${height}" width="100%" height=${height} role="img" aria-label="service graph">
+    <svg class="graph" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="service graph" style=${`max-height:${height * 1.3}px`}>
       <defs>
-        <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+        <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse">
           <path d="M 0 0 L 10 5 L 0 10 z" class="arrowhead" />
         </marker>
       </defs>
@@ -152,7 +152,7 @@ function ServiceGraph({ services, edges }) {
         const w = 1.5 + 4 * Math.log1p(e.rps) / Math.log1p(maxRps);
         return html`<g class="edge ${health(e.errorRate)}" data-edge="${e.source}->${e.target}">
           <path d="M ${x1} ${y1} C ${mx} ${y1}, ${mx} ${y2}, ${x2} ${y2}" stroke-width=${w} marker-end="url(#arrow)" class=${e.rps > 0 ? "flow" : ""} />
-          <text x=${mx} y=${(y1 + y2) / 2 - 8} text-anchor="middle" class="edge-label">${fmtRps(e.rps)}/s · ${fmtPct(e.errorRate)} · p95 ${fmtMs(e.p95)}</text>
+          <text x=${mx} y=${(y1 + y2) / 2 - 7} text-anchor="middle" class="edge-label">${fmtRps(e.rps)}/s · ${fmtPct(e.errorRate)} · p95 ${fmtMs(e.p95)}</text>
         </g>`;
       })}
       ${[...pos].map(([name, p]) => {
@@ -195,7 +195,7 @@ function Splits({ splits }) {
         <span class="pct">${Math.round((100 * (sp.weights[k] ?? 0)) / total)}% / ${Math.round(100 * (sp.observed[k] ?? 0))}%</span>
       </div>`)}
     </div>`;
-  })}<div class="legend muted small">upper bar: configured · lower bar: observed (last minute)</div></div>`;
+  })}<div class="legend muted small">upper bar: configured · lower bar: observed (last 10 s)</div></div>`;
 }
 
 function Anomalies({ items }) {
@@ -209,7 +209,7 @@ function Card({ title, children, extra, cls }) {
 }
 
 function Overview() {
-  const { data, error } = usePoll("/api/overview?window=30", 2000);
+  const { data, error } = usePoll("/api/overview?window=30&splitWindow=10", 2000);
   if (!data) return html`<div class="empty">${error ? error.message : "Loading…"}</div>`;
   return html`<div class="overview">
     <${Card} title="Service graph" cls="wide" extra=${html`<span class="muted small">last 30 s · edges: requests/s · errors · p95</span>`}>
@@ -261,7 +261,8 @@ function Chart({ title, series, data, markers, unit }) {
   const markersRef = useRef(markers);
   markersRef.current = markers;
   useEffect(() => {
-    const width = Math.max(280, el.current.clientWidth);
+    const node = el.current;
+    const width = Math.max(280, node.clientWidth);
     plot.current = new uPlot(
       {
         width,
@@ -277,10 +278,10 @@ function Chart({ title, series, data, markers, unit }) {
         series: [{}, ...series.map((s, i) => ({ label: s, stroke: SERIES_COLOURS[i % 4], width: 2, spanGaps: true, points: { show: false } }))],
       },
       data,
-      el.current,
+      node,
     );
-    const ro = new ResizeObserver(() => plot.current && plot.current.setSize({ width: Math.max(280, el.current.clientWidth), height: 180 }));
-    ro.observe(el.current);
+    const ro = new ResizeObserver(() => plot.current && plot.current.setSize({ width: Math.max(280, node.clientWidth), height: 180 }));
+    ro.observe(node);
     return () => {
       ro.disconnect();
       plot.current.destroy();
@@ -293,6 +294,16 @@ function Chart({ title, series, data, markers, unit }) {
   return html`<div class="chart"><div class="chart-title">${title}</div><div ref=${el}></div></div>`;
 }
 
+/** Drops the empty buckets before the first request (a young mesh), keeping at least the last minute. */
+function trimLeading(d) {
+  if (!d) return d;
+  const first = d.rps.findIndex((v) => v > 0);
+  const keep = Math.max(0, Math.min(first < 0 ? d.t.length : first, d.t.length - Math.ceil(60 / d.step)) - 1);
+  if (keep <= 0) return d;
+  const cut = (a) => a.slice(keep);
+  return { ...d, t: cut(d.t), rps: cut(d.rps), errorPct: cut(d.errorPct), p50: cut(d.p50), p95: cut(d.p95), p99: cut(d.p99) };
+}
+
 function ServiceView({ service }) {
   const [route, setRoute] = useState("");
   const q = `service=${encodeURIComponent(service)}${route ? `&route=${encodeURIComponent(route)}` : ""}`;
@@ -301,14 +312,14 @@ function ServiceView({ service }) {
   const timeline = usePoll("/api/timeline", 10000);
   const traces = usePoll(`/api/traces?${q}&limit=15`, 5000);
   const markers = (timeline.data?.items || []).map((v) => ({ t: Date.parse(v.time) / 1000, version: v.version })).filter((m) => Number.isFinite(m.t));
-  const d = ts.data;
+  const d = trimLeading(ts.data);
   const inbound = (routes.data?.items || []).filter((r) => r.direction === "inbound");
   return html`<div class="service-view">
     <div class="title-row"><h1>${service}</h1>
       <label>route <select value=${route} onChange=${(e) => setRoute(e.target.value)}>
         <option value="">all routes</option>${inbound.map((r) => html`<option value=${r.route}>${r.route}</option>`)}
       </select></label>
-      <span class="muted small">last 10 minutes · dashed lines: config versions</span></div>
+      <span class="muted small">up to 10 minutes · dashed lines: config versions</span></div>
     ${d
       ? html`<div class="charts">
           <${Chart} title="requests / s" series=${["req/s"]} data=${[d.t, d.rps]} markers=${markers} unit="" />
@@ -437,7 +448,7 @@ function App() {
   const s = probe.data;
   return html`<div class="shell">
     <nav class="top">
-      <span class="brand">⛵ Outrigger</span>
+      <span class="brand"><svg width="22" height="16" viewBox="0 0 22 16" aria-hidden="true"><path d="M1 11 h20 l-3 4 h-14 z" fill="#6ea8fe"/><path d="M10 1 v9 M10 2 l6 7 h-6" stroke="#e3e7ef" stroke-width="1.5" fill="none"/></svg> Outrigger</span>
       ${nav("#/", "Overview", !route[0])}${nav("#/traces", "Traces", route[0] === "traces" || route[0] === "trace")}${nav("#/timeline", "Config timeline", route[0] === "timeline")}
       <span class="grow"></span>
       <span class="muted small">${s ? `${s.received.spans.toLocaleString()} spans · ${s.traces.toLocaleString()} traces kept` : ""}</span>

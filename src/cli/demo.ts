@@ -171,20 +171,21 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   };
 
   try {
-    step(`starting the collector on 127.0.0.1:${l.collector}`);
+    // Everything starts at once (each process takes a moment to load); readiness is awaited together.
+    step(`starting the collector and ${l.services.length} sidecars`);
     const col = spawnCli("collector", ["collector", "--listen", `127.0.0.1:${l.collector}`, "--data", path.join(dir, "collector"), "--token-file", files.tokenFile, "--config-file", files.mesh, "--bucket", "2s"]);
-    await waitReady(`http://127.0.0.1:${l.collector}/healthz`, col.child, "collector", col.log);
-    done(`collector        http://127.0.0.1:${l.collector}  (OTLP /v1/traces, dashboard /)`);
-
+    const sidecars = l.services.map((s) => ({ s, ...spawnCli(s.name, ["sidecar", "--config", files.sidecars.get(s.name)!, ...(s.name === "checkout" ? ["--config", files.mesh] : [])]) }));
     for (const s of l.services) {
       running.apps.push(await startSampleService({ name: s.service, version: s.version, port: s.app, calls: s.calls, outbound: `127.0.0.1:${s.outbound}`, latencyMs: s.latencyMs, errorRatio: s.errorRatio, propagateErrors: true }));
     }
-    for (const s of l.services) {
-      step(`starting the ${s.name} sidecar`);
-      const sc = spawnCli(s.name, ["sidecar", "--config", files.sidecars.get(s.name)!, ...(s.name === "checkout" ? ["--config", files.mesh] : [])]);
-      await waitReady(`http://127.0.0.1:${s.admin}/readyz`, sc.child, `${s.name} sidecar`, sc.log);
-      done(`${s.name.padEnd(16)} app :${s.app}  sidecar inbound :${s.inbound}${s.calls.length ? `  outbound :${s.outbound}` : ""}  admin :${s.admin}`);
-    }
+    await Promise.all([
+      waitReady(`http://127.0.0.1:${l.collector}/healthz`, col.child, "collector", col.log, 30_000).then(() => done(`collector        http://127.0.0.1:${l.collector}  (OTLP /v1/traces, dashboard /)`)),
+      ...sidecars.map(({ s, child, log }) =>
+        waitReady(`http://127.0.0.1:${s.admin}/readyz`, child, `${s.name} sidecar`, log, 30_000).then(() =>
+          done(`${s.name.padEnd(16)} app :${s.app}  sidecar inbound :${s.inbound}${s.calls.length ? `  outbound :${s.outbound}` : ""}  admin :${s.admin}`),
+        ),
+      ),
+    ]);
   } catch (err) {
     await shutdown(EXIT.FAILURE, (err as Error).message);
     return;

@@ -244,7 +244,9 @@ export class Collector {
     switch (p) {
       case "overview": {
         const view = await this.configSource.view();
-        return { window: windowS, now: Date.now(), services: services(store, w), edges: edges(store, w), splits: splits(store, w, view.splits), anomalies: this.anomalies.list().active, configVersion: view.version, configStale: view.stale };
+        // The canary panel wants a short window so a weight change shows within seconds.
+        const splitS = Math.min(windowS, Number(q.get("splitWindow") ?? windowS) || windowS);
+        return { window: windowS, splitWindow: splitS, now: Date.now(), services: services(store, w), edges: edges(store, w), splits: splits(store, windowOf(store, splitS * 1000), view.splits), anomalies: this.anomalies.list().active, configVersion: view.version, configStale: view.stale };
       }
       case "services":
         return { window: windowS, items: services(store, w) };

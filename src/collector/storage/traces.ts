@@ -77,15 +77,15 @@ export class TraceStore {
     const root = roots.reduce<SpanRecord | undefined>((a, s) => (!a || s.startMs < a.startMs ? s : a), undefined) ?? spans[0]!;
     let start = Infinity;
     let end = 0;
-    const services = new Set<string>();
+    // Services in the order the trace reached them.
+    const services = new Set<string>([...spans].sort((a, b) => a.startMs - b.startMs).map((s) => s.service));
     let error = false;
     for (const s of spans) {
       start = Math.min(start, s.startMs);
       end = Math.max(end, s.startMs + s.durationMs);
-      services.add(s.service);
       if (isError(s)) error = true;
     }
-    return { traceId, rootService: root.service, rootName: root.name, route: root.route, startMs: start, durationMs: end - start, spans: spans.length, services: [...services].sort(), error, httpStatus: root.httpStatus };
+    return { traceId, rootService: root.service, rootName: root.name, route: root.route, startMs: start, durationMs: end - start, spans: spans.length, services: [...services], error, httpStatus: root.httpStatus };
   }
 
   /** Newest first. */
