@@ -33,6 +33,7 @@ export async function freeRange(): Promise<number> {
   throw new Error("no free range of 50 loopback ports");
 }
 
+// eslint-disable-next-line no-control-regex -- ANSI colour codes
 const strip = (s: string) => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
 
 export async function startDemo(args: string[] = [], timeoutMs = 90_000): Promise<Demo> {
