@@ -18,5 +18,6 @@ import { register as audit } from "./audit.js";
 import { register as token } from "./token.js";
 import { register as inject } from "./inject.js";
 import { register as probe } from "./probe.js";
+import { register as explain } from "./explain.js";
 
-export const COMMANDS: ((program: Command) => void)[] = [sidecar, validate, schema, demo, ca, collector, controlPlane, apply, get, del, history, diff, rollback, status, audit, token, inject, probe];
+export const COMMANDS: ((program: Command) => void)[] = [sidecar, validate, schema, demo, ca, collector, controlPlane, apply, get, del, history, diff, rollback, status, audit, token, inject, probe, explain];

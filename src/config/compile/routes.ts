@@ -43,6 +43,8 @@ export interface Candidate {
   /** Only set for path matches: how much of the path was matched (for prefix rewrites). */
   pathPrefix: string | undefined;
   rank: number[];
+  /** The match as written, for `outrigger explain`. */
+  describe: string;
 }
 
 export interface RouteTable {
@@ -132,7 +134,7 @@ function compileMatch(rule: CompiledRule, m: Match, order: number): Candidate {
   const test = tests.length === 0 ? () => true : tests.length === 1 ? tests[0]! : (x: MatchInput) => tests.every((t) => t(x));
   // Precedence (Gateway API HTTPRoute): Exact > PathPrefix (longer first) > RegularExpression > none;
   // then method match; then more header matches; then more query matches; then declaration order.
-  return { rule, test, pathPrefix, rank: [-pathRank, -pathLen, m.method ? 0 : 1, -(m.headers?.length ?? 0), -(m.queryParams?.length ?? 0), order] };
+  return { rule, test, pathPrefix, describe: describeMatch(m), rank: [-pathRank, -pathLen, m.method ? 0 : 1, -(m.headers?.length ?? 0), -(m.queryParams?.length ?? 0), order] };
 }
 
 function valueTest(h: { type?: string; name: string; value?: string }, get: (x: MatchInput, name: string) => string | undefined) {
@@ -174,4 +176,15 @@ function byRank(a: Candidate, b: Candidate): number {
     if (d) return d;
   }
   return 0;
+}
+
+export function describeMatch(m: Match): string {
+  const parts: string[] = [];
+  if (m.path) parts.push(`path ${m.path.type ?? "PathPrefix"} ${m.path.value}`);
+  if (m.method) parts.push(`method ${m.method}`);
+  const cond = (kind: string, h: { type?: string; name: string; value?: string }) =>
+    `${kind} ${h.name}${(h.type ?? (h.value === undefined ? "Present" : "Exact")) === "Present" ? " present" : h.type === "RegularExpression" ? ` ~ /${h.value}/` : `=${h.value}`}`;
+  for (const h of m.headers ?? []) parts.push(cond("header", h));
+  for (const q of m.queryParams ?? []) parts.push(cond("query", q));
+  return parts.length ? parts.join(", ") : "any request (no match conditions)";
 }
