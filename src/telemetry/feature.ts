@@ -10,6 +10,8 @@ import { metricsEndpoint } from "./scrape.js";
 import { TelemetryBudget } from "./budget.js";
 import { SpanExport } from "./export.js";
 import { Tracing, sampledTraceId } from "./tracing.js";
+import { accessLog, AccessLogSettings } from "./access-log.js";
+import { loggingEndpoint } from "./logging-admin.js";
 
 /** Route ids a plan can produce: the metric `route` label never takes any other value. */
 export function knownRoutes(plan: Plan): Set<string> {
@@ -29,6 +31,10 @@ export const telemetryFeature: FeatureFactory = (ctx) => {
   const spanExport = new SpanExport(ctx.metrics, budget, ctx.logger);
   spanExport.configure(first.telemetry.export);
   const tracing = new Tracing(first, ctx.metrics, budget, spanExport);
+  const access = new AccessLogSettings(first.telemetry.logs);
+  // Access lines follow the access-log switch, not the process log level (which a reload or POST /logging sets).
+  const accessLogger = ctx.logger.child({}, { level: "info" });
+  ctx.logger.level = first.telemetry.logs.level;
   let routes: { plan: Plan; ids: Set<string> } | undefined;
   const routesOf = (plan: Plan) => (routes?.plan === plan ? routes.ids : (routes = { plan, ids: knownRoutes(plan) }).ids);
 
@@ -37,6 +43,10 @@ export const telemetryFeature: FeatureFactory = (ctx) => {
     onPlan(plan, previous) {
       requestMetrics.sets.resize(plan.telemetry.metrics.maxLabelSets);
       if (!previous) return;
+      const logs = plan.telemetry.logs;
+      const was = previous.telemetry.logs;
+      if (logs.level !== was.level) ctx.logger.level = logs.level;
+      if (JSON.stringify(logs.access) !== JSON.stringify(was.access) || logs.redactHeaders.join() !== was.redactHeaders.join()) access.current = AccessLogSettings.from(logs);
       budget.configure(plan.telemetry.budget);
       spanExport.configure(plan.telemetry.export);
       tracing.configure(plan);
@@ -46,10 +56,16 @@ export const telemetryFeature: FeatureFactory = (ctx) => {
       const out: Policy[] = [];
       if (t.tracing.enabled) out.push(tracing.traceStart(direction));
       if (t.metrics.enabled) out.push(measure(requestMetrics, { direction, service: plan.sidecar.service, knownRoutes: routesOf(plan), traceIdOf: sampledTraceId }));
+      out.push(accessLog(access, accessLogger, budget, ctx.metrics, direction));
       return out;
     },
     admit(plan, direction): Policy[] {
       return plan.telemetry.tracing.enabled ? [tracing.traceRoute(direction)] : [];
+    },
+    start() {
+      const t = ctx.plan().telemetry;
+      ctx.logger.info({ event: "telemetry.started", tracing: t.tracing.enabled, sampler: t.tracing.sampler, export: t.export.tracesUrl ?? null, metrics: t.metrics.enabled, accessLog: t.logs.access }, "telemetry started");
+      return Promise.resolve();
     },
     async close() {
       await spanExport.close();
@@ -57,6 +73,10 @@ export const telemetryFeature: FeatureFactory = (ctx) => {
     async admin(req, res, url) {
       if (req.method === "GET" && url.pathname === "/metrics") {
         await scrape(req, res);
+        return true;
+      }
+      if (url.pathname === "/logging") {
+        await loggingEndpoint(req, res, { logger: ctx.logger, access });
         return true;
       }
       return false;
