@@ -95,11 +95,11 @@ test("collector blackholed: request latency stays flat and the queue stays bound
   const dropsBefore = sample(await metrics(), "outrigger_telemetry_dropped_total", { signal: "spans", reason: "queue_full" }) ?? 0;
   const heapBefore = process.memoryUsage().heapUsed;
   const blackholed: number[] = [];
-  for (let i = 0; i < 1000; i++) blackholed.push(await hit(`/blackhole/${i}`));
+  for (let i = 0; i < 600; i++) blackholed.push(await hit(`/blackhole/${i}`));
   const m = await metrics();
   const drops = (sample(m, "outrigger_telemetry_dropped_total", { signal: "spans", reason: "queue_full" }) ?? 0) - dropsBefore;
   // At most the queue (50) plus one batch in flight (10) can be held; everything older was dropped and counted.
-  assert.ok(drops >= 1000 - 50 - 10 - 1, `queue_full drops ${drops}`);
+  assert.ok(drops >= 600 - 50 - 10 - 1, `queue_full drops ${drops}`);
   const h = median(healthy);
   const b = median(blackholed);
   assert.ok(b < h * 3 + 5, `median latency healthy ${h.toFixed(2)} ms vs blackholed ${b.toFixed(2)} ms`);
