@@ -1,23 +1,34 @@
-// The list of commands. Each feature adds its module's register function here.
+// Every command, by name, loaded on demand: a command imports only its own module tree, so `outrigger sidecar`
+// or `outrigger get` never pays for x509 tooling, stores or the collector. To add a command: one line here.
 import type { Command } from "commander";
-import { register as sidecar } from "./sidecar.js";
-import { register as validate } from "./validate.js";
-import { register as schema } from "./schema.js";
-import { register as demo } from "./demo.js";
-import { register as ca } from "./ca.js";
-import { register as collector } from "./collector.js";
-import { register as controlPlane } from "./control-plane.js";
-import { register as apply } from "./apply.js";
-import { register as get } from "./get.js";
-import { register as del } from "./delete.js";
-import { register as history } from "./history.js";
-import { register as diff } from "./diff.js";
-import { register as rollback } from "./rollback.js";
-import { register as status } from "./status.js";
-import { register as audit } from "./audit.js";
-import { register as token } from "./token.js";
-import { register as inject } from "./inject.js";
-import { register as probe } from "./probe.js";
-import { register as explain } from "./explain.js";
 
-export const COMMANDS: ((program: Command) => void)[] = [sidecar, validate, schema, demo, ca, collector, controlPlane, apply, get, del, history, diff, rollback, status, audit, token, inject, probe, explain];
+type Register = (program: Command) => void;
+
+export const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
+  "sidecar": () => import("./sidecar.js"),
+  "validate": () => import("./validate.js"),
+  "schema": () => import("./schema.js"),
+  "demo": () => import("./demo.js"),
+  "ca": () => import("./ca.js"),
+  "collector": () => import("./collector.js"),
+  "control-plane": () => import("./control-plane.js"),
+  "apply": () => import("./apply.js"),
+  "get": () => import("./get.js"),
+  "delete": () => import("./delete.js"),
+  "history": () => import("./history.js"),
+  "diff": () => import("./diff.js"),
+  "rollback": () => import("./rollback.js"),
+  "status": () => import("./status.js"),
+  "audit": () => import("./audit.js"),
+  "token": () => import("./token.js"),
+  "inject": () => import("./inject.js"),
+  "probe": () => import("./probe.js"),
+  "explain": () => import("./explain.js"),
+};
+
+/** The commands to register for this invocation: just the one named, or all of them (help, unknown names). */
+export async function commandsFor(name: string | undefined): Promise<Register[]> {
+  const one = name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  const loaders = one ? [one] : Object.values(COMMANDS);
+  return (await Promise.all(loaders.map((load) => load()))).map((m) => m.register);
+}
