@@ -9,6 +9,7 @@ export const ERROR_CATALOG = {
   BAD_PROXY_TARGET: { status: 400, message: "The absolute-form request target could not be parsed." },
   LOOP_DETECTED: { status: 508, message: "The request would be forwarded back to this sidecar." },
   AUTHZ_DENIED: { status: 403, message: "The request was denied by an authorization policy." },
+  MTLS_REQUIRED: { status: 403, message: "This listener accepts only mutual TLS (the mesh's mTLS mode is strict)." },
   UNAUTHENTICATED: { status: 401, message: "A bearer token is required." },
   FORBIDDEN: { status: 403, message: "The token's role does not allow this operation." },
   RATE_LIMITED: { status: 429, message: "Rate limit exceeded; retry after the time in Retry-After." },
@@ -26,6 +27,8 @@ export const ERROR_CATALOG = {
   UPSTREAM_CONNECT_FAILED: { status: 502, message: "The upstream refused or failed the connection." },
   UPSTREAM_RESET: { status: 502, message: "The upstream reset the connection before completing the response." },
   UPSTREAM_PROTOCOL_ERROR: { status: 502, message: "The upstream sent an invalid HTTP response." },
+  UPSTREAM_IDENTITY_MISMATCH: { status: 502, message: "The upstream sidecar's SPIFFE ID is not one the target service may present." },
+  UPSTREAM_TLS_FAILED: { status: 502, message: "The mTLS handshake with the upstream sidecar failed (certificate not trusted, expired, or no workload certificate yet)." },
   UPSTREAM_TIMEOUT: { status: 504, message: "The upstream did not answer within the timeout." },
   REQUEST_TIMEOUT: { status: 504, message: "The request did not complete within the route's request timeout." },
   CIRCUIT_OPEN: { status: 503, message: "The backend's circuit breaker is open." },
@@ -69,6 +72,9 @@ export function classifyUpstreamError(err: unknown): MeshError {
   const code = (err as { code?: string } | undefined)?.code ?? "";
   const causeCode = ((err as { cause?: { code?: string } } | undefined)?.cause?.code) ?? "";
   const c = code || causeCode;
+  if (c === "ERR_OUTRIGGER_PEER_IDENTITY") return new MeshError("UPSTREAM_IDENTITY_MISMATCH", (err as Error).message, { cause: err });
+  if (c === "ERR_OUTRIGGER_NO_CERTIFICATE" || c.startsWith("ERR_SSL_") || c.startsWith("ERR_TLS_") || /^(CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(c))
+    return new MeshError("UPSTREAM_TLS_FAILED", `(${c})`, { cause: err });
   switch (c) {
     case "ECONNREFUSED":
     case "ENOTFOUND":

@@ -5,6 +5,8 @@ import type { ConfigIssue } from "../load.js";
 import type { AuthorizationRule } from "../kinds/authorization-policy.js";
 import { compileIdentityPattern, DEFAULT_TRUST_DOMAIN, isTrustDomain, type IdentityMatcher } from "../../identity/spiffe.js";
 import type { PathNormalization } from "../../identity/path.js";
+import { spiffeId } from "../../identity/spiffe.js";
+import { parseAddress } from "../units.js";
 
 export type MtlsMode = "disable" | "permissive" | "strict";
 
@@ -36,9 +38,31 @@ export interface PolicySet {
   allow: CompiledPolicy[];
 }
 
+export interface IdentityPlan {
+  /** This sidecar's own SPIFFE ID. */
+  spiffeId: string;
+  issuer?: string;
+  tokenFile?: string;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+export interface PeerPlan {
+  backend: string;
+  /** SPIFFE IDs the endpoint's sidecar may present. */
+  identities: IdentityMatcher[];
+  /** The patterns, for error messages. */
+  expected: string[];
+}
+
 export interface SecurityPlan {
   trustDomain: string;
+  /** Inbound: permissive takes mTLS and plaintext on the same port; strict only mTLS; disable only plaintext. */
   mtlsMode: MtlsMode;
+  identity: IdentityPlan | undefined;
+  /** Outbound: endpoints (by address key) reached over mTLS, with the identities their sidecars may present. */
+  peers: ReadonlyMap<string, PeerPlan>;
   /** Undefined when no AuthorizationPolicy applies to this sidecar's service: requests skip authz entirely. */
   authz: CompiledAuthz | undefined;
 }
@@ -67,7 +91,51 @@ export function compileSecurity(resources: readonly AnyResource[], fail: (path: 
   const authz: CompiledAuthz | undefined = policies.length
     ? { normalization, enforced: set(policies.filter((p) => !p.dryRun)), shadow: policies.some((p) => p.dryRun) ? set(policies) : undefined }
     : undefined;
-  return { trustDomain, mtlsMode: mesh?.mtls?.mode ?? "disable", authz };
+  const mtlsMode = mesh?.mtls?.mode ?? "disable";
+  const namespace = sidecar?.kind === "Sidecar" ? (sidecar.spec.namespace ?? sidecar.metadata.namespace ?? "default") : "default";
+  const peers = new Map<string, PeerPlan>();
+  for (const r of resources) {
+    if (r.kind !== "Backend") continue;
+    const mode = r.spec.tls?.mode ?? (mtlsMode === "strict" ? "mutual" : "disable");
+    if (mode !== "mutual") continue;
+    const expected = r.spec.tls?.identities ?? [`ns/${r.metadata.namespace ?? namespace}/sa/${r.metadata.name}`];
+    const identities = expected.flatMap((p, j) => {
+      try {
+        return [compileIdentityPattern(p, trustDomain)];
+      } catch (err) {
+        fail(`Backend/${r.metadata.name}.spec.tls.identities[${j}]`, (err as Error).message);
+        return [];
+      }
+    });
+    for (const e of r.spec.endpoints) {
+      let key: string;
+      try {
+        key = parseAddress(e.address).key;
+      } catch {
+        continue; // the data plane reports bad addresses
+      }
+      const prev = peers.get(key);
+      peers.set(key, prev ? { backend: `${prev.backend},${r.metadata.name}`, identities: [...prev.identities, ...identities], expected: [...prev.expected, ...expected] } : { backend: r.metadata.name, identities, expected });
+    }
+  }
+  let identity: IdentityPlan | undefined;
+  const id = sidecar?.kind === "Sidecar" ? sidecar.spec.identity : undefined;
+  if (id && service) {
+    let own = "";
+    try {
+      own = spiffeId(trustDomain, namespace, service);
+    } catch (err) {
+      fail("Sidecar.spec", `cannot form this sidecar's SPIFFE ID: ${(err as Error).message}`);
+    }
+    if (id.issuer && id.certFile) fail("Sidecar.spec.identity", "give either issuer (+ tokenFile) or certFile + keyFile, not both");
+    else if (id.issuer && !id.tokenFile) fail("Sidecar.spec.identity.tokenFile", "an issuer needs a tokenFile with this sidecar's bootstrap token");
+    else if (!id.issuer && !(id.certFile && id.keyFile)) fail("Sidecar.spec.identity", "give issuer + tokenFile, or certFile + keyFile");
+    else if (id.certFile && !id.caFile) fail("Sidecar.spec.identity.caFile", "certificate files need the trust bundle (caFile) to verify peers");
+    identity = { spiffeId: own, ...id };
+  }
+  if (!identity && (mtlsMode === "strict" || peers.size > 0))
+    fail("Sidecar.spec.identity", `mTLS (${mtlsMode === "strict" ? "Mesh.spec.mtls.mode strict" : "a Backend with tls.mode mutual"}) needs a workload identity: set issuer + tokenFile, or certFile + keyFile + caFile`);
+  return { trustDomain, mtlsMode, identity, peers, authz };
 }
 
 type Test = (input: AuthzInput) => boolean;

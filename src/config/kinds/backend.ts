@@ -17,7 +17,12 @@ export const BackendSpec = Strict({
       description: "RoundRobin, or power-of-two-choices on LeastRequest / EWMA latency.",
     }),
   ),
-  tls: Type.Optional(Strict({ mode: Type.Union([Type.Literal("disable"), Type.Literal("mutual")]) })),
+  tls: Type.Optional(
+    Strict({
+      mode: Type.Union([Type.Literal("disable"), Type.Literal("mutual")], { description: "mutual: mTLS to the backend's sidecars; default follows Mesh.spec.mtls.mode (strict -> mutual)." }),
+      identities: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 32, description: "SPIFFE IDs the backend may present (patterns as in AuthorizationPolicy); default ns/<namespace>/sa/<backend name>." })),
+    }),
+  ),
   passiveHealth: Type.Optional(
     Strict({
       baseEjectionTime: Type.Optional(Duration),

@@ -12,6 +12,18 @@ export const SidecarSpec = Strict({
   inbound: Type.Optional(HostPort),
   outbound: Type.Optional(HostPort),
   admin: Type.Optional(HostPort),
+  identity: Type.Optional(
+    Strict(
+      {
+        issuer: Type.Optional(Type.String({ pattern: "^https?://", description: "Control plane URL that issues workload certificates (POST /v1/certificates)." })),
+        tokenFile: Type.Optional(Type.String({ minLength: 1, description: "File holding the bootstrap token (re-read when it changes)." })),
+        caFile: Type.Optional(Type.String({ minLength: 1, description: "Trust bundle (PEM) for the control plane and peer sidecars." })),
+        certFile: Type.Optional(Type.String({ minLength: 1, description: "Static alternative to issuer: certificate chain (PEM), watched." })),
+        keyFile: Type.Optional(Type.String({ minLength: 1, description: "Static alternative to issuer: private key (PEM), watched." })),
+      },
+      { description: "Where this sidecar's workload certificate comes from: an issuer (CSR + token) or files." },
+    ),
+  ),
   limits: Type.Optional(
     Strict({
       maxHeaderBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1048576 })),
