@@ -71,7 +71,7 @@ export async function startSidecar(args: string[], adminPort: number, env?: Node
   const p = runCli(["sidecar", ...args, "--admin", String(adminPort)], env ? { env } : {});
   try {
     await Promise.race([
-      waitForHttp(`http://127.0.0.1:${adminPort}/readyz`),
+      waitForHttp(`http://127.0.0.1:${adminPort}/readyz`, 30_000),
       p.exited.then((code) => {
         throw new Error(`sidecar exited early (${code}): ${p.stderr()}`);
       }),

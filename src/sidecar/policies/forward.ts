@@ -27,14 +27,20 @@ export const forward = (upstreams: Upstreams): Next => async (ex) => {
     return await send(up.dispatcher, state, ex);
   } catch (err) {
     const code = errCode(err);
-    // Keep-alive race: the upstream closed an idle socket as we reused it, before any response byte.
-    // Safe to retry once when no body byte left (an idempotent method's streamed body cannot be replayed either).
+    // Keep-alive race: the upstream closed an idle socket as we reused it, before any response byte. Not the
+    // endpoint's fault (no ejection yet): retry once on a fresh connection when no body byte left (a streamed
+    // body, idempotent or not, cannot be replayed without buffering it).
     const bodyUnsent = ex.body === null || ex.body.readableDidRead === false;
     if (STALE_SOCKET.has(code) && bodyUnsent && !ex.signal.aborted) {
-      try {
-        return await send(up.dispatcher, state, ex);
-      } catch (err2) {
-        throw failure(err2, state, set.backend.baseEjectionMs, set.backend.maxEjectionMs);
+      const fresh = upstreams.fresh(state.key);
+      if (fresh) {
+        ex.notes.staleSocketRetry = true;
+        try {
+          return await send(fresh, state, ex, () => void fresh.close().catch(() => {}));
+        } catch (err2) {
+          void fresh.close().catch(() => {});
+          throw failure(err2, state, set.backend.baseEjectionMs, set.backend.maxEjectionMs);
+        }
       }
     }
     throw failure(err, state, set.backend.baseEjectionMs, set.backend.maxEjectionMs);
@@ -46,7 +52,7 @@ function failure(err: unknown, state: EndpointState, baseMs: number, maxMs: numb
   return classifyUpstreamError(err);
 }
 
-async function send(dispatcher: Dispatcher, state: EndpointState, ex: Exchange): Promise<Reply> {
+async function send(dispatcher: Dispatcher, state: EndpointState, ex: Exchange, onDone?: () => void): Promise<Reply> {
   state.inflight++;
   const t0 = performance.now();
   let res: Dispatcher.ResponseData;
@@ -67,6 +73,7 @@ async function send(dispatcher: Dispatcher, state: EndpointState, ex: Exchange):
   state.recordSuccess();
   const done = () => {
     state.inflight--;
+    onDone?.();
   };
   res.body.once("close", done);
   const headers = stripHopByHop(res.headers as Record<string, string | string[] | undefined>);

@@ -1,7 +1,7 @@
 // undici connection pools, one per endpoint, shared across config swaps and closed when an endpoint leaves config.
 // Bounded: at most one pool per configured endpoint, each with a connection cap.
 import { createRequire } from "node:module";
-import type { Dispatcher, Pool as UndiciPool, buildConnector as UndiciBuildConnector } from "undici";
+import type { Client as UndiciClient, Dispatcher, Pool as UndiciPool, buildConnector as UndiciBuildConnector } from "undici";
 
 // Only undici's Pool and connector modules: `import "undici"` also loads fetch, WebSocket, caches and mocks,
 // which cost the sidecar ~80 ms of startup and ~8 MB of RSS for nothing it uses (docs/benchmarks.md).
@@ -10,6 +10,7 @@ const load = createRequire(import.meta.url);
 Object.assign((load("undici/lib/dispatcher/dispatcher.js") as { prototype: object }).prototype, load("undici/lib/api/index.js"));
 const Pool = load("undici/lib/dispatcher/pool.js") as typeof UndiciPool;
 type Pool = UndiciPool;
+const Client = load("undici/lib/dispatcher/client.js") as typeof UndiciClient;
 const buildConnector = load("undici/lib/core/connect.js") as typeof UndiciBuildConnector;
 import type { Plan } from "../../config/compile.js";
 import type { BackendPlan, EndpointPlan } from "../../config/compile/backends.js";
@@ -102,13 +103,25 @@ export class Upstreams {
     this.entries.clear();
   }
 
+  /**
+   * A one-request connection to an endpoint, outside its pool: the keep-alive race retry must not land on another
+   * pooled socket the upstream is closing too. The caller closes it when the response is done.
+   */
+  fresh(key: string): Dispatcher | undefined {
+    const up = this.entries.get(key);
+    if (!up) return undefined;
+    return new Client(`http://${key}`, { ...this.dispatcherOptions(up.state.endpoint), pipelining: 1 });
+  }
+
   private createPool(ep: EndpointPlan): Dispatcher {
+    return new Pool(`http://${ep.key}`, { ...this.dispatcherOptions(ep), connections: this.options.connections, pipelining: 1 });
+  }
+
+  private dispatcherOptions(ep: EndpointPlan) {
     const o = this.options;
     const plain = buildConnector({ timeout: o.connectTimeoutMs });
-    return new Pool(`http://${ep.key}`, {
-      connections: o.connections,
-      pipelining: 1,
-      connect: (opts, cb) => (this.connector?.(ep) ?? plain)(opts, cb),
+    return {
+      connect: ((opts, cb) => (this.connector?.(ep) ?? plain)(opts, cb)) as UndiciBuildConnector.connector,
       headersTimeout: o.headersTimeoutMs,
       bodyTimeout: o.bodyTimeoutMs,
       // Stay under Node's default 5 s keepAliveTimeout; undici also honours the upstream's Keep-Alive hint.
@@ -116,6 +129,6 @@ export class Upstreams {
       keepAliveMaxTimeout: 60_000,
       keepAliveTimeoutThreshold: 1_000,
       strictContentLength: true,
-    });
+    };
   }
 }
