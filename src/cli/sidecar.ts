@@ -6,12 +6,17 @@ import { ConfigError, loadFiles } from "../config/load.js";
 import { resourcesFromFlags, type QuickFlags } from "../config/flags.js";
 import type { AnyResource } from "../config/schema.js";
 import { Sidecar } from "../sidecar/server.js";
+import { ControlPlaneClient } from "../control-plane/client/feature.js";
 import { createLogger } from "../telemetry/logger.js";
 import { EXIT, fail } from "./output.js";
 
 interface SidecarCliOptions extends QuickFlags {
   config?: string[];
   watch: boolean;
+  controlPlane?: string;
+  tokenFile?: string;
+  lastKnownGood?: string;
+  instance?: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -28,6 +33,10 @@ export function register(program: Command): void {
     .option("--outbound <[host:]port>", "outbound listener (the app's calls to other services)")
     .option("--admin <[host:]port>", "admin listener (/healthz /readyz /config /metrics /drain)")
     .option("--endpoint <svc=host:port,...>", "static endpoints of an outbound service; repeatable", collect)
+    .option("--control-plane <url[,url]>", "receive mesh config from these control-plane replicas (failover in order)")
+    .option("--token-file <file>", "bearer token (role sidecar) for the control plane")
+    .option("--last-known-good <file>", "where to keep the last config from the control plane (default .outrigger/SERVICE.last-known-good.json)")
+    .option("--instance <id>", "instance id in the control plane's registry (default SERVICE-HOST-PID)")
     .option("--no-watch", "do not reload when the config file changes (SIGHUP still reloads)")
     .addHelpText("after", "\nExample:\n  outrigger sidecar --service checkout --app 127.0.0.1:8080 --inbound 15006 --outbound 15001 --admin 15000 \\\n    --endpoint payments=127.0.0.1:9001,127.0.0.1:9002")
     .action(async (opts: SidecarCliOptions) => {
@@ -41,7 +50,27 @@ async function loadPlan(opts: SidecarCliOptions): Promise<Plan> {
   const fromFlags = resourcesFromFlags(opts, fromFiles);
   const sidecarFromFlags = fromFlags.some((r) => r.kind === "Sidecar");
   const merged = [...(sidecarFromFlags ? fromFiles.filter((r) => r.kind !== "Sidecar") : fromFiles), ...fromFlags];
-  return compilePlan(merged, files.join(",") || "<flags>");
+  return compilePlan(withControlPlane(merged, opts), files.join(",") || "<flags>");
+}
+
+/** --control-plane and friends become the Sidecar resource's `controlPlane` field (flags win over the file). */
+function withControlPlane(resources: AnyResource[], opts: SidecarCliOptions): AnyResource[] {
+  if (!opts.controlPlane && !opts.tokenFile && !opts.lastKnownGood && !opts.instance) return resources;
+  return resources.map((r) => {
+    if (r.kind !== "Sidecar") return r;
+    const prev = r.spec.controlPlane;
+    const urls = opts.controlPlane ? opts.controlPlane.split(",").map((u) => u.trim()).filter(Boolean) : prev?.urls;
+    if (!urls?.length) throw new Error("--token-file, --last-known-good and --instance need --control-plane URL (or controlPlane.urls in the Sidecar resource)");
+    for (const u of urls) if (!/^https?:\/\/[^/]+/.test(u)) throw new Error(`--control-plane: "${u}" is not an http(s) URL`);
+    const controlPlane = {
+      ...prev,
+      urls,
+      ...(opts.tokenFile ? { tokenFile: opts.tokenFile } : {}),
+      ...(opts.lastKnownGood ? { lastKnownGood: opts.lastKnownGood } : {}),
+      ...(opts.instance ? { instance: opts.instance } : {}),
+    };
+    return { ...r, spec: { ...r.spec, controlPlane } };
+  });
 }
 
 export async function runSidecar(opts: SidecarCliOptions): Promise<Sidecar> {
@@ -66,7 +95,10 @@ export async function runSidecar(opts: SidecarCliOptions): Promise<Sidecar> {
         const next = await loadPlan(opts);
         if (next.version === sidecar.currentPlan.version) return;
         logger.info({ event: "config.reload", why, version: next.version }, "reloading config");
-        sidecar.swap(next);
+        // With a control plane, local config is merged with the pushed config rather than replacing it.
+        const cp = sidecar.features.find((f) => f instanceof ControlPlaneClient && f.active) as ControlPlaneClient | undefined;
+        if (cp) cp.reloadLocal(next.resources);
+        else sidecar.swap(next);
       } catch (err) {
         sidecar.rejectConfig(err);
       }

@@ -37,6 +37,8 @@ export interface Feature {
   admin?(req: IncomingMessage, res: ServerResponse, url: URL): boolean | Promise<boolean>;
   /** Extra readiness detail for /readyz (and whether it makes the sidecar unready). */
   readiness?(): { ready: boolean; detail: Record<string, unknown> };
+  /** Called when draining starts, before listeners stop accepting (e.g. deregister from the registry). Bounded by the sidecar. */
+  drain?(): Promise<void>;
   start?(): Promise<void>;
   close?(): Promise<void>;
 }

@@ -123,6 +123,8 @@ export class Sidecar {
     if (this.state === "draining" || this.state === "stopped") return true;
     this.state = "draining";
     this.opts.logger.info({ event: "sidecar.draining", inflight: this.inflight }, "draining");
+    // Features first (a registered instance deregisters so peers stop sending), bounded so drain always proceeds.
+    await Promise.race([Promise.allSettled(this.features.map((f) => f.drain?.())), new Promise((r) => setTimeout(r, 2_000).unref())]);
     const results = await Promise.all(this.listeners.map((l) => l.drain(this.plan.sidecar.limits.drainTimeoutMs)));
     return results.every(Boolean);
   }

@@ -56,3 +56,39 @@ export async function startControlPlane(opts: { dataDir?: string; port?: number;
     },
   };
 }
+
+export const resource = (kind: string, name: string, spec: unknown) => JSON.stringify({ apiVersion: "outrigger.dev/v1alpha1", kind, metadata: { name }, spec });
+
+/** Applies resources through the HTTP API (faster than the CLI where the CLI is not what is tested). */
+export async function applyResources(cp: { url: string; operator: string }, docs: string[], message = "test"): Promise<{ version: number }> {
+  const res = await fetch(`${cp.url}/v1/apply`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${cp.operator}`, "content-type": "application/json" },
+    body: JSON.stringify({ files: [{ name: "test.yaml", text: docs.join("\n---\n") }], message }),
+  });
+  const body = (await res.json()) as { version: number; error?: { message: string } };
+  if (res.status >= 300) throw new Error(`apply failed ${res.status}: ${body.error?.message}`);
+  return body;
+}
+
+/** Polls until `check` returns a truthy value, or throws with the last value seen. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v) return v;
+      last = v;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+export async function readyDetail(adminPort: number): Promise<{ status: number; body: any }> {
+  const r = await fetch(`http://127.0.0.1:${adminPort}/readyz`);
+  return { status: r.status, body: await r.json() };
+}

@@ -24,6 +24,19 @@ export const SidecarSpec = Strict({
       { description: "Where this sidecar's workload certificate comes from: an issuer (CSR + token) or files." },
     ),
   ),
+  controlPlane: Type.Optional(
+    Strict(
+      {
+        urls: Type.Array(Type.String({ pattern: "^https?://", maxLength: 2048 }), { minItems: 1, maxItems: 8, description: "Control-plane replicas, tried in order on failure." }),
+        tokenFile: Type.Optional(Type.String({ minLength: 1, description: "File holding this sidecar's bearer token (role sidecar)." })),
+        lastKnownGood: Type.Optional(Type.String({ minLength: 1, description: "Where the last applied config is kept for restarts without the control plane." })),
+        instance: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: "Instance id in the registry (default: host-pid)." })),
+        advertise: Type.Optional(HostPort),
+        heartbeat: Type.Optional(Duration),
+      },
+      { description: "Receive mesh-wide config from the control plane and register this instance." },
+    ),
+  ),
   limits: Type.Optional(
     Strict({
       maxHeaderBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1048576 })),
