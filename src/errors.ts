@@ -36,6 +36,7 @@ export const ERROR_CATALOG = {
   OVERLOADED: { status: 503, message: "The sidecar is shedding load; retry after the time in Retry-After." },
   FAULT_INJECTED: { status: 500, message: "A fault policy aborted this request." },
   CONTROL_PLANE_UNAVAILABLE: { status: 503, message: "The control plane has been unreachable past the grace period and the mesh fails closed." },
+  TOKEN_REVIEW_UNAVAILABLE: { status: 503, message: "The Kubernetes API server could not be asked to verify the workload token (TokenReview); retry shortly." },
   DRAINING: { status: 503, message: "The sidecar is draining and no longer accepts requests." },
   INTERNAL: { status: 500, message: "An internal error occurred in the sidecar." },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -1,6 +1,5 @@
 // The /inject mutating admission webhook: an AdmissionReview v1 in, the same injection `outrigger inject`
-// applies, and a base64 JSONPatch out. Mounted on the control plane's HTTPS server.
-import type http from "node:http";
+// applies, and a base64 JSONPatch out. Mounted on the control plane's HTTPS server by src/k8s/extension.ts.
 import fastJsonPatch from "fast-json-patch";
 import { DEFAULT_OPTIONS, injectObject, type InjectOptions } from "./inject.js";
 import { isObject, type K8sObject } from "./workload.js";
@@ -57,48 +56,4 @@ export function review(body: unknown, opts: InjectOptions = DEFAULT_OPTIONS): Ad
   if (!result.changed) return out({ allowed: true, ...(result.status === "injected" ? {} : { warnings: [`outrigger: not injected: ${result.reason}`] }) });
   const patch = fastJsonPatch.compare(pod, result.object);
   return out({ allowed: true, patchType: "JSONPatch", patch: Buffer.from(JSON.stringify(patch)).toString("base64") });
-}
-
-/** A node:http handler for POST /inject (the control plane's route table mounts it). */
-export function injectHandler(opts: InjectOptions = DEFAULT_OPTIONS): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
-  return async (req, res) => {
-    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      res.writeHead(status, { "content-type": "application/json", ...headers });
-      res.end(JSON.stringify(body));
-    };
-    if (req.method !== "POST") return send(405, { error: { code: "BAD_REQUEST", message: "POST an AdmissionReview to /inject" } }, { allow: "POST" });
-    let body: unknown;
-    try {
-      body = JSON.parse(await readBody(req, MAX_REVIEW_BYTES));
-    } catch (err) {
-      const tooLarge = (err as { code?: string }).code === "PAYLOAD_TOO_LARGE";
-      return send(tooLarge ? 413 : 400, { error: { code: tooLarge ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST", message: tooLarge ? `AdmissionReview larger than ${MAX_REVIEW_BYTES} bytes` : `body is not JSON: ${(err as Error).message}` } });
-    }
-    try {
-      send(200, review(body, opts));
-    } catch (err) {
-      if (err instanceof AdmissionError) return send(err.status, { error: { code: err.code, message: err.message } }, { "x-outrigger-error": err.code });
-      throw err;
-    }
-  };
-}
-
-function readBody(req: http.IncomingMessage, cap: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > cap) {
-        // Stop buffering but keep draining, so the 413 still reaches the client.
-        req.removeAllListeners("data");
-        req.resume();
-        reject(Object.assign(new Error("too large"), { code: "PAYLOAD_TOO_LARGE" }));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }
