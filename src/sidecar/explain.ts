@@ -88,8 +88,9 @@ export function explainRequest(plan: Plan, input: ExplainInput): Explanation {
   if (match) {
     rule = match.rule;
     out.route = { id: rule.id, route: rule.routeName, matchedBy: match.describe, default: false };
-    const rank = candidates!.indexOf(match);
-    out.why.push(`host "${host}" has ${candidates!.length} match candidate(s) in precedence order; #${rank + 1} (rule ${rule.id}) is the first that matches: ${match.describe}`);
+    const all = table.byHost.get(host) ?? table.byHost.get("*") ?? [];
+    const rank = all.indexOf(match);
+    out.why.push(`host "${host}" has ${all.length} match candidate(s) in precedence order; #${rank + 1} (rule ${rule.id}) is the first that matches: ${match.describe}`);
     ex.notes.route = rule.id;
     ex.notes.ruleRef = rule;
   } else if (direction === "inbound") {

@@ -100,3 +100,12 @@ spec:
     (err: unknown) => err instanceof ConfigError && /rules\[0\]\.matches\[0\]\.path\.value: invalid regular expression/.test(err.message),
   );
 });
+
+test("the segment index narrows lookups without changing precedence", () => {
+  const idx = plan.outbound.index.get("svc")!;
+  const api = idx.bySegment.get("api")!.map((c) => c.rule.id);
+  assert.ok(!api.includes("r/present"), "/admin candidates are not walked for /api paths");
+  assert.deepEqual(api, plan.outbound.byHost.get("svc")!.filter((c) => c.segment === undefined || c.segment === "api").map((c) => c.rule.id));
+  assert.deepEqual(idx.any.map((c) => c.rule.id), ["r/regex", "r/catch-all"]);
+  assert.equal(ruleFor("GET", "/admin?x=1", { "x-admin": "1" }), "r/present");
+});

@@ -45,12 +45,39 @@ export interface Candidate {
   rank: number[];
   /** The match as written, for `outrigger explain`. */
   describe: string;
+  /** First path segment every path this candidate matches starts with; undefined when it can match any path. */
+  segment: string | undefined;
 }
 
 export interface RouteTable {
   /** host (lower case, no port) -> candidates in precedence order; "*" holds wildcard-host routes. */
   readonly byHost: ReadonlyMap<string, Candidate[]>;
+  /** host -> candidates narrowed by the request path's first segment, still in precedence order. */
+  readonly index: ReadonlyMap<string, SegmentIndex>;
   readonly rules: readonly CompiledRule[];
+}
+
+/**
+ * Exact and PathPrefix matches match whole segments, so a candidate whose path starts with /api can only match
+ * paths whose first segment is "api". Each segment's list is the merge (in precedence order) of its own
+ * candidates and those that can match any path (regex, no path, prefix "/"): lookup walks only what can match.
+ */
+export interface SegmentIndex {
+  bySegment: ReadonlyMap<string, Candidate[]>;
+  any: Candidate[];
+}
+
+/** The first path segment: "/api/v1?x" -> "api", "/" -> "". */
+export function firstSegment(path: string): string {
+  let end = path.length;
+  for (let i = 1; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 47 /* / */ || c === 63 /* ? */) {
+      end = i;
+      break;
+    }
+  }
+  return path.slice(1, end);
 }
 
 type RouteRes = Static<typeof RouteResource>;
@@ -74,8 +101,16 @@ export function compileRoutes(routes: RouteRes[]): RouteTable {
       }
     });
   }
-  for (const list of byHost.values()) list.sort(byRank);
-  return { byHost, rules };
+  const index = new Map<string, SegmentIndex>();
+  for (const [host, list] of byHost) {
+    list.sort(byRank);
+    const any = list.filter((c) => c.segment === undefined);
+    const segments = new Set(list.map((c) => c.segment).filter((s): s is string => s !== undefined));
+    const bySegment = new Map<string, Candidate[]>();
+    for (const seg of segments) bySegment.set(seg, list.filter((c) => c.segment === undefined || c.segment === seg));
+    index.set(host, { bySegment, any });
+  }
+  return { byHost, index, rules };
 }
 
 function compileRule(routeName: string, rule: RouteRule, index: number): CompiledRule {
@@ -134,7 +169,8 @@ function compileMatch(rule: CompiledRule, m: Match, order: number): Candidate {
   const test = tests.length === 0 ? () => true : tests.length === 1 ? tests[0]! : (x: MatchInput) => tests.every((t) => t(x));
   // Precedence (Gateway API HTTPRoute): Exact > PathPrefix (longer first) > RegularExpression > none;
   // then method match; then more header matches; then more query matches; then declaration order.
-  return { rule, test, pathPrefix, describe: describeMatch(m), rank: [-pathRank, -pathLen, m.method ? 0 : 1, -(m.headers?.length ?? 0), -(m.queryParams?.length ?? 0), order] };
+  const segment = m.path && (m.path.type ?? "PathPrefix") !== "RegularExpression" && !(pathRank === 2 && pathPrefix === "/") ? firstSegment(m.path.value) : undefined;
+  return { rule, test, pathPrefix, describe: describeMatch(m), segment, rank: [-pathRank, -pathLen, m.method ? 0 : 1, -(m.headers?.length ?? 0), -(m.queryParams?.length ?? 0), order] };
 }
 
 function valueTest(h: { type?: string; name: string; value?: string }, get: (x: MatchInput, name: string) => string | undefined) {

@@ -108,6 +108,17 @@ export const trafficFeature: FeatureFactory = (ctx) => {
       }
   };
 
+  // Labelled children cached: prom-client hashes label sets on every inc(), too slow for a per-request counter.
+  const children = new Map<string, client.Counter.Internal>();
+  const decision = (policy: string, allowed: boolean, source: string) => {
+    const key = `${policy}\u0000${allowed ? 1 : 0}${source}`;
+    let c = children.get(key);
+    if (!c) {
+      if (children.size > 10_000) children.clear();
+      children.set(key, (c = m.decisions.labels({ policy, result: allowed ? "allowed" : "limited", source })));
+    }
+    return c;
+  };
   const limiterOf = (p: RateLimitPlan) => limiters.get(p.hash) ?? limiters.set(p.hash, new Limiter(p, events, redisFor(p))).get(p.hash)!;
   const concOf = (p: ConcurrencyPlan) => conc.get(p.hash) ?? conc.set(p.hash, new ConcurrencyState(p, lag)).get(p.hash)!;
   const rulesOf = (plan: Plan, d: Direction): readonly CompiledRule[] => (d === "inbound" ? plan.inbound.rules : plan.outbound.rules);
@@ -127,7 +138,7 @@ export const trafficFeature: FeatureFactory = (ctx) => {
       const cp = t.concurrency.filter((p) => p.direction === d);
       if (cp.length) out.push(concurrency(cp, concOf));
       const rl = t.rateLimits.filter((p) => p.direction === d);
-      if (rl.length) out.push(rateLimit(rl, { limiter: limiterOf, onDecision: (p, v) => m.decisions.inc({ policy: p.name, result: v.allowed ? "allowed" : "limited", source: v.source }) }));
+      if (rl.length) out.push(rateLimit(rl, { limiter: limiterOf, onDecision: (p, v) => decision(p.name, v.allowed, v.source).inc() }));
       const fp = t.faults.filter((p) => p.direction === d);
       if (fp.length) out.push(fault(fp, m.faults));
       if (rulesOf(plan, d).some((r) => r.filters.direct || r.filters.redirect || r.filters.request || r.filters.response || r.filters.rewrite)) out.push(filters());

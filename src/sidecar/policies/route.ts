@@ -2,7 +2,7 @@
 // (or by a sticky hash, split.ts).
 // Outbound: an unknown host is UNKNOWN_SERVICE. Inbound: the target is always the local app; rules add filters only.
 import type { Plan } from "../../config/compile.js";
-import type { Candidate, MatchInput, RouteTable } from "../../config/compile/routes.js";
+import { firstSegment, type Candidate, type MatchInput, type RouteTable } from "../../config/compile/routes.js";
 import { MeshError } from "../../errors.js";
 import type { Exchange, Policy } from "../chain.js";
 import { chooseRef, pickRef } from "./split.js";
@@ -23,8 +23,9 @@ export function matchInput(ex: Exchange): MatchInput {
 }
 
 export function findCandidate(table: RouteTable, ex: Exchange): { candidates: Candidate[] | undefined; match: Candidate | undefined } {
-  const candidates = table.byHost.get(ex.host) ?? table.byHost.get("*");
-  if (!candidates) return { candidates, match: undefined };
+  const idx = table.index.get(ex.host) ?? table.index.get("*");
+  if (!idx) return { candidates: undefined, match: undefined };
+  const candidates = idx.bySegment.get(firstSegment(ex.path)) ?? idx.any;
   const input = matchInput(ex);
   for (const c of candidates) if (c.test(input)) return { candidates, match: c };
   return { candidates, match: undefined };

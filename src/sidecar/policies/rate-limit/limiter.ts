@@ -35,10 +35,16 @@ export class Limiter {
   }
 
   /** Synchronous when local (the common case); a promise only when Redis is involved. */
-  take(key: string, now = performance.timeOrigin + performance.now()): Verdict | Promise<Verdict> {
+  take(key: string, now = Date.now()): Verdict | Promise<Verdict> {
     const limit = this.limitFor(key);
     if (limit.requests === 0) return { allowed: false, remaining: 0, resetMs: limit.perMs, retryAfterMs: limit.perMs, delayMs: 0, limit, source: "local" };
-    if (!this.redis || !this.plan.redis) return { ...this.local.take(key, limit, now), limit, source: "local" };
+    if (!this.redis || !this.plan.redis) {
+      // Decorate the fresh decision in place: no spread on the hot path.
+      const v = this.local.take(key, limit, now) as Verdict;
+      v.limit = limit;
+      v.source = "local";
+      return v;
+    }
     return this.takeShared(key, limit);
   }
 
@@ -62,7 +68,7 @@ export class Limiter {
       // LocalFallback: this sidecar's share of the shared limit.
       const share: Limit = { requests: Math.max(1, Math.floor(limit.requests / r.sidecars)), perMs: limit.perMs, burst: Math.max(1, Math.floor(limit.burst / r.sidecars)) };
       this.fallback ??= new LocalStore(this.plan.algorithm, this.plan.maxKeys, () => this.events.onEvict(this.plan.name));
-      return { ...this.fallback.take(key, share, performance.timeOrigin + performance.now()), limit: share, source: "fallback" };
+      return { ...this.fallback.take(key, share, Date.now()), limit: share, source: "fallback" };
     }
   }
 
