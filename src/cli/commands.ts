@@ -11,6 +11,7 @@ export const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   "demo": () => import("./demo.js"),
   "ca": () => import("./ca.js"),
   "collector": () => import("./collector.js"),
+  "top": () => import("./top.js"),
   "control-plane": () => import("./control-plane.js"),
   "apply": () => import("./apply.js"),
   "get": () => import("./get.js"),

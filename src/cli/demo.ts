@@ -11,7 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
-import { allPorts, layout, writeDemoFiles, type DemoFiles, type DemoLayout } from "../demo/mesh.js";
+import { allPorts, layout, writeDemoFiles, type DemoFiles } from "../demo/mesh.js";
 import { startSampleService } from "../demo/sample-service.js";
 import { TrafficGenerator } from "../demo/traffic.js";
 import { bold, dim, EXIT, green, red, useColour } from "./output.js";
@@ -95,23 +95,22 @@ async function stopAll(r: Running): Promise<void> {
   );
 }
 
-export function scenario(l: DemoLayout, f: DemoFiles): string[] {
-  const env = f.env;
+const PLAYBOOKS = fileURLToPath(new URL("../../../docs/playbooks/", import.meta.url));
+
+export function scenario(f: DemoFiles): string[] {
   return [
     bold("Try this in a second terminal:"),
-    `  ${dim("# the demo's addresses and tokens")}`,
-    `  source ${env}`,
-    `  ${dim("# 1. watch services and routes live")}`,
-    "  npx outrigger top",
-    `  ${dim("# 2. shift the canary to 50/50: the dashboard's split panel follows within seconds")}`,
-    `  sed -i 's/weight: 90/weight: 50/; s/weight: 10/weight: 50/' "$OUTRIGGER_MESH_FILE"`,
+    `  source ${f.env}          ${dim("# the demo's addresses and tokens")}`,
+    `  npx outrigger top                 ${dim("# 1. services and routes, live")}`,
+    `  ${dim("# 2. shift the canary to 50/50; the dashboard's canary panel follows within seconds")}`,
+    `  sed -i 's/subset: v1, weight: [0-9]*/subset: v1, weight: 50/; s/subset: v2, weight: [0-9]*/subset: v2, weight: 50/' "$OUTRIGGER_MESH_FILE"`,
     `  ${dim("# 3. inject a fault: half of checkout's calls to inventory fail with 503 (watch the anomalies panel)")}`,
-    `  cat docs/playbooks/fault.yaml >> "$OUTRIGGER_MESH_FILE"   ${dim("# see docs/playbooks/troubleshooting.md")}`,
-    `  ${dim("# 4. hit a rate limit: frontend may call checkout 5 times a second, the rest get 429")}`,
-    `  cat docs/playbooks/rate-limit.yaml >> "$OUTRIGGER_MESH_FILE"`,
-    `  ${dim("# 5. roll back: restore the original mesh config")}`,
+    `  cat ${path.join(PLAYBOOKS, "fault.yaml")} >> "$OUTRIGGER_MESH_FILE"`,
+    `  ${dim("# 4. hit a rate limit: checkout takes 5 requests/s, the rest get 429")}`,
+    `  cat ${path.join(PLAYBOOKS, "rate-limit.yaml")} >> "$OUTRIGGER_MESH_FILE"`,
+    `  ${dim("# 5. roll back to the config the demo started with")}`,
     `  cp "$OUTRIGGER_DEMO_DIR/mesh.original.yaml" "$OUTRIGGER_MESH_FILE"`,
-    `  ${dim(`# playbooks: docs/playbooks/ (canary, feature-gated telemetry, troubleshooting, rollback)`)}`,
+    `  ${dim(`# more: ${PLAYBOOKS} (canary, feature-gated telemetry, troubleshooting, rollback)`)}`,
   ];
 }
 
@@ -202,6 +201,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       `export OUTRIGGER_COLLECTOR_TOKEN=${files.tokens.viewer}`,
       `export OUTRIGGER_MESH_FILE=${files.mesh}`,
       `export FRONTEND_URL=http://127.0.0.1:${frontend.inbound}`,
+      `export CHECKOUT_OUTBOUND=http://127.0.0.1:${l.services.find((s) => s.name === "checkout")!.outbound}`,
       ...l.services.map((s) => `export ${s.name.toUpperCase().replace(/-/g, "_")}_ADMIN=http://127.0.0.1:${s.admin}`),
       "",
     ].join("\n"),
@@ -217,7 +217,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       bold(`Outrigger demo is up in ${((Date.now() - started) / 1000).toFixed(1)} s. Dashboard:`),
       `  ${green(`${collectorUrl}/#token=${files.tokens.viewer}`)}`,
       "",
-      ...scenario(l, files),
+      ...scenario(files),
       "",
       dim(`Config and logs: ${dir}   Ctrl-C stops everything${ownDir && !opts.keep ? " and removes it" : ""}.`),
       "",

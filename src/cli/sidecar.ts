@@ -1,5 +1,6 @@
 // `outrigger sidecar`: run one sidecar from a config file and/or quick flags; reload on SIGHUP or file change.
 import { watch } from "node:fs";
+import path from "node:path";
 import type { Command } from "commander";
 import { compilePlan, type Plan } from "../config/compile.js";
 import { ConfigError, loadFiles } from "../config/load.js";
@@ -107,11 +108,16 @@ export async function runSidecar(opts: SidecarCliOptions): Promise<Sidecar> {
   process.on("SIGHUP", () => reload("SIGHUP"));
   if (opts.watch && opts.config?.length) {
     let timer: NodeJS.Timeout | undefined;
-    for (const f of opts.config)
-      watch(f, { persistent: false }, () => {
+    // Watch each file's directory, not the file: editors, `sed -i` and Kubernetes ConfigMaps replace the file
+    // (rename over it), after which a watch on the old inode would never fire again.
+    for (const f of opts.config) {
+      const name = path.basename(f);
+      watch(path.dirname(path.resolve(f)), { persistent: false }, (_event, changed) => {
+        if (changed !== null && changed !== name && !changed.startsWith("..")) return;
         clearTimeout(timer);
         timer = setTimeout(() => reload(`file ${f} changed`), 100).unref();
       }).on("error", () => {});
+    }
   }
   let stopping = false;
   const stop = async (signal: string) => {

@@ -48,7 +48,6 @@ export function layout(base: number): DemoLayout {
 export const allPorts = (l: DemoLayout): number[] => [l.controlPlane, l.collector, ...l.services.flatMap((s) => [s.app, s.inbound, s.outbound, s.admin])];
 
 const res = (kind: string, name: string, spec: unknown) => ({ apiVersion: API_VERSION, kind, metadata: { name }, spec });
-const docs = (items: unknown[]) => items.map((i) => stringify(i)).join("---\n");
 
 const backend = (l: DemoLayout, svc: string) =>
   res("Backend", svc, { endpoints: l.services.filter((s) => s.service === svc).map((s) => ({ address: `127.0.0.1:${s.inbound}`, labels: { version: s.version } })) });
@@ -57,49 +56,66 @@ const backend = (l: DemoLayout, svc: string) =>
  * The routing config of checkout's calls (backends payments and inventory, the payments canary route), in one
  * file the checkout sidecar reloads when it changes. Only checkout loads it: a sidecar never lists its own
  * listeners as a backend (loop prevention), so each service's outbound config stays with its caller.
+ * Written by hand rather than serialized so that each backendRef is one line a playbook can edit with sed.
  */
-export function meshResources(l: DemoLayout, weights: { v1: number; v2: number } = { v1: 90, v2: 10 }): unknown[] {
-  return [
-    backend(l, "inventory"),
-    backend(l, "payments"),
-    res("Route", "payments", {
-      hosts: ["payments"],
-      rules: [
-        {
-          name: "canary",
-          matches: [{ path: { type: "PathPrefix", value: "/" } }],
-          backendRefs: [
-            { name: "payments", subset: "v1", weight: weights.v1 },
-            { name: "payments", subset: "v2", weight: weights.v2 },
-          ],
-        },
-      ],
-    }),
-  ];
+export function meshYaml(l: DemoLayout, weights: { v1: number; v2: number } = { v1: 90, v2: 10 }): string {
+  const eps = (svc: string) =>
+    l.services
+      .filter((s) => s.service === svc)
+      .map((s) => `    - { address: "127.0.0.1:${s.inbound}", labels: { version: ${s.version} } }`)
+      .join("\n");
+  return `# The demo mesh's routing for checkout's calls: backends and the payments canary.
+# The checkout sidecar reloads this file when it changes; the collector reads its routes.
+apiVersion: ${API_VERSION}
+kind: Backend
+metadata: { name: inventory }
+spec:
+  endpoints:
+${eps("inventory")}
+---
+apiVersion: ${API_VERSION}
+kind: Backend
+metadata: { name: payments }
+spec:
+  endpoints:
+${eps("payments")}
+---
+apiVersion: ${API_VERSION}
+kind: Route
+metadata: { name: payments }
+spec:
+  hosts: [payments]
+  rules:
+    - name: canary
+      matches: [{ path: { type: PathPrefix, value: / } }]
+      backendRefs:
+        - { name: payments, subset: v1, weight: ${weights.v1} }
+        - { name: payments, subset: v2, weight: ${weights.v2} }
+`;
 }
 
-export const meshYaml = (l: DemoLayout, weights?: { v1: number; v2: number }) =>
-  `# The demo mesh's routing for checkout's calls: backends and the payments canary.\n# The checkout sidecar reloads this file when it changes; the collector reads its routes.\n${docs(meshResources(l, weights))}`;
-
-/** One sidecar's own file: its listeners and its telemetry (export to the collector with its own token). */
-export function sidecarYaml(l: DemoLayout, s: DemoService, token: string, opts: { tracing?: boolean } = {}): string {
-  return docs([
-    res("Sidecar", s.name, {
-      service: s.service,
-      version: s.version,
-      app: `127.0.0.1:${s.app}`,
-      inbound: `127.0.0.1:${s.inbound}`,
-      ...(s.calls.length ? { outbound: `127.0.0.1:${s.outbound}` } : {}),
-      admin: `127.0.0.1:${s.admin}`,
-    }),
-    // The frontend's one dependency lives in its own file (see meshResources for why).
-    ...s.calls.filter((c) => c !== "payments" && c !== "inventory").map((c) => backend(l, c)),
-    res("TelemetryPolicy", s.name, {
-      tracing: { enabled: opts.tracing ?? true, sampler: { type: "always" } },
-      metrics: { otlp: { enabled: true, interval: "5s" } },
-      export: { endpoint: `http://127.0.0.1:${l.collector}`, token, interval: "1s" },
-    }),
-  ]);
+/** One sidecar's own file: its listeners, the backends it calls (frontend: checkout) and its telemetry. */
+export function sidecarYaml(l: DemoLayout, s: DemoService, token: string): string {
+  const own = s.calls.filter((c) => c !== "payments" && c !== "inventory").map((c) => `---\n${stringify(backend(l, c))}`).join("");
+  return `# The ${s.name} sidecar: listeners, telemetry export to the collector (with this sidecar's own token).
+apiVersion: ${API_VERSION}
+kind: Sidecar
+metadata: { name: ${s.name} }
+spec:
+  service: ${s.service}
+  version: ${s.version}
+  app: 127.0.0.1:${s.app}
+  inbound: 127.0.0.1:${s.inbound}
+${s.calls.length ? `  outbound: 127.0.0.1:${s.outbound}\n` : ""}  admin: 127.0.0.1:${s.admin}
+---
+apiVersion: ${API_VERSION}
+kind: TelemetryPolicy
+metadata: { name: ${s.name} }
+spec:
+  tracing: { enabled: true, sampler: { type: always } }
+  metrics: { otlp: { enabled: true, interval: 5s } }
+  export: { endpoint: "http://127.0.0.1:${l.collector}", token: "${token}", interval: 1s }
+${own}`;
 }
 
 export interface DemoFiles {

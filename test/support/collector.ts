@@ -46,7 +46,7 @@ export async function startCollector(args: string[] = [], opts: { dir?: string; 
   const url = `http://127.0.0.1:${port}`;
   try {
     await Promise.race([
-      waitForHttp(`${url}/healthz`, 15_000),
+      waitForHttp(`${url}/healthz`, 30_000),
       proc.exited.then((code) => {
         throw new Error(`collector exited early (${code}): ${proc.stderr()} ${proc.stdout()}`);
       }),

@@ -1,6 +1,7 @@
 // `outrigger demo` as a real process for tests: started on a free port range, parsed for its dashboard URL,
 // viewer token and data dir, and stopped with SIGINT as a user would.
 import { execFileSync } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runCli, type Proc } from "./processes.js";
@@ -49,11 +50,7 @@ export async function startDemo(args: string[] = [], timeoutMs = 90_000): Promis
       const collector = `http://127.0.0.1:${base + 1}`;
       const dir = d[1]!;
       const env: Record<string, string> = {};
-      const envText = execFileSync("sh", ["-c", `. "${dir}/demo.env" && env`], { encoding: "utf8" });
-      for (const line of envText.split("\n")) {
-        const i = line.indexOf("=");
-        if (i > 0 && /^(OUTRIGGER_|FRONTEND_|[A-Z_]+_ADMIN$)/.test(line.slice(0, i))) env[line.slice(0, i)] = line.slice(i + 1);
-      }
+      for (const m of (await readFile(`${dir}/demo.env`, "utf8")).matchAll(/^export ([A-Z0-9_]+)=(.*)$/gm)) env[m[1]!] = m[2]!;
       return {
         proc,
         base,
