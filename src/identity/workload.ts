@@ -7,7 +7,7 @@ import { Agent, request } from "undici";
 import type { IdentityPlan } from "../config/compile/security.js";
 import { SecretFile } from "./secrets.js";
 import { spiffeIdFromAltNames } from "./spiffe.js";
-import { createCsr, generateP256, splitCertificates } from "./x509.js";
+import { splitCertificates } from "./pem.js";
 
 export interface IdentityMaterial {
   spiffeId: string;
@@ -131,6 +131,7 @@ export class WorkloadIdentity {
   }
 
   private async fetchCertificate(): Promise<IdentityMaterial> {
+    const { createCsr, generateP256 } = await import("./x509.js"); // the X.509 library loads only with an issuer
     const key = await generateP256(); // a fresh key per certificate; it never leaves this process
     const csr = await createCsr(this.plan.spiffeId, key);
     const url = new URL("/v1/certificates", this.plan.issuer);

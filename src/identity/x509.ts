@@ -5,6 +5,7 @@
 import "reflect-metadata"; // @peculiar/x509 resolves its ASN.1 parsers through tsyringe, which needs this polyfill
 import * as x509 from "@peculiar/x509";
 import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from "node:crypto";
+import { splitCertificates, toPem } from "./pem.js";
 
 x509.cryptoProvider.set(webcrypto as never);
 const subtle = webcrypto.subtle;
@@ -51,16 +52,7 @@ export async function importSigningKey(pem: string): Promise<SigningKey> {
   throw new Error(`unsupported key type "${ko.asymmetricKeyType}" (use ECDSA P-256/P-384 or RSA)`);
 }
 
-export function toPem(der: Buffer, label: string): string {
-  const b64 = der.toString("base64").replace(/(.{64})/g, "$1\n").replace(/\n$/, "");
-  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
-}
-
-/** Splits a PEM bundle into its certificates (node's parser validates each). */
-export function splitCertificates(pem: string): string[] {
-  const out = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return out.map((c) => `${c}\n`);
-}
+export { splitCertificates, toPem };
 
 export const randomSerial = (): string => {
   const b = randomBytes(16);
