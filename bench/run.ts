@@ -167,6 +167,8 @@ process.stdout.write(JSON.stringify(result) + "\n");
 await writeFile(path.join(dir, "result.json"), JSON.stringify(result, null, 2));
 if (!profileDir) await rm(dir, { recursive: true, force: true });
 else process.stderr.write(`profiles kept in ${profileDir}\n`);
+// Exit explicitly (the exit hook kills any child a half-started scenario left behind) rather than wait on handles.
+process.exit(0);
 
 interface Phase {
   load: LoadResult;
@@ -190,7 +192,7 @@ async function startSidecar(opts: SidecarStart): Promise<SidecarHandle> {
   const args = ["sidecar", ...opts.args, "--admin", String(admin)];
   if (opts.config) {
     const file = path.join(dir, `sidecar-${admin}.yaml`);
-    await writeFile(file, opts.config);
+    await writeFile(file, typeof opts.config === "function" ? opts.config(admin) : opts.config);
     args.push("--config", file, "--no-watch");
   }
   const node = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];

@@ -57,8 +57,11 @@ export interface BenchContext {
 export interface SidecarStart {
   /** Quick flags (`--service`, `--app`, `--outbound`, `--endpoint`, ...); `--admin` is added. */
   args: string[];
-  /** Config documents (YAML) written to a temp file and passed as --config. */
-  config?: string;
+  /**
+   * Config documents (YAML) written to a temp file and passed as --config. When the config holds its own
+   * Sidecar resource, the CLI ignores --admin: pass a function and put the admin port it gets into the spec.
+   */
+  config?: string | ((adminPort: number) => string);
   env?: NodeJS.ProcessEnv;
   /** Another build's dist/src/cli/main.js (the `--ref` build), to compare two versions in one run. */
   cli?: string;

@@ -10,5 +10,6 @@ import { httpProxy } from "./http-proxy.js";
 import { startup } from "./startup.js";
 import { telemetryFull, telemetryOff } from "./telemetry.js";
 import { routesAndLimit } from "./traffic.js";
+import { mtlsPair } from "./mtls.js";
 
-export const SCENARIOS: Scenario[] = [direct, sidecar, sidecarRef, pair, nginx, haproxy, httpProxy, telemetryOff, telemetryFull, routesAndLimit, startup];
+export const SCENARIOS: Scenario[] = [direct, sidecar, sidecarRef, pair, nginx, haproxy, httpProxy, telemetryOff, telemetryFull, routesAndLimit, mtlsPair, startup];
