@@ -118,7 +118,7 @@ function injectPod(meta: ObjectMeta, spec: PodSpec, opts: InjectOptions, owner: 
 
   const serviceAccount = spec.serviceAccountName || "default";
   const spiffeId = spiffeIdOf(opts.trustDomain, opts.namespace, serviceAccount);
-  const service = serviceNameOf(meta, owner);
+  const service = serviceNameOf(meta, owner, serviceAccount);
   const appPort = appPortOf(meta, apps);
   const sidecar = sidecarContainer(opts, { service, appPort, spiffeId });
 
@@ -146,9 +146,14 @@ function setEnvIfAbsent(c: Container, name: string, value: string): void {
   if (!env.some((e) => e.name === name)) env.push({ name, value });
 }
 
-function serviceNameOf(meta: ObjectMeta, owner: ObjectMeta | undefined): string {
+/**
+ * The service a sidecar registers as. The control plane lets a TokenReview-authenticated sidecar act only as the
+ * service named like its service account, so a dedicated service account names the service; otherwise labels.
+ */
+function serviceNameOf(meta: ObjectMeta, owner: ObjectMeta | undefined, serviceAccount: string): string {
   const fromMeta =
     meta.annotations?.[ANNOTATIONS.service] ||
+    (serviceAccount !== "default" ? serviceAccount : undefined) ||
     meta.labels?.["app.kubernetes.io/name"] ||
     meta.labels?.app ||
     owner?.annotations?.[ANNOTATIONS.service] ||
@@ -185,14 +190,19 @@ function sidecarContainer(opts: InjectOptions, w: { service: string; appPort: nu
       "--outbound", `127.0.0.1:${outbound}`,
       // The admin port listens on the pod IP so the kubelet can probe it and Prometheus can scrape it.
       "--admin", `0.0.0.0:${admin}`,
+      "--control-plane", opts.controlPlane,
+      // The projected token is the sidecar's credential; the control plane checks it with TokenReview.
+      "--token-file", `${IDENTITY_DIR}/token`,
+      "--last-known-good", "/tmp/outrigger/last-known-good.json",
+      // $(POD_NAME) is expanded by the kubelet from the env below.
+      "--instance", "$(POD_NAME)",
     ],
     env: [
       { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
       { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
       { name: "OUTRIGGER_SPIFFE_ID", value: w.spiffeId },
-      { name: "OUTRIGGER_CONTROL_PLANE", value: opts.controlPlane },
-      { name: "OUTRIGGER_TOKEN_FILE", value: `${IDENTITY_DIR}/token` },
-      { name: "OUTRIGGER_CA_FILE", value: `${IDENTITY_DIR}/ca.crt` },
+      // Node adds this bundle to its trust store: the sidecar verifies the control plane's certificate with it.
+      { name: "NODE_EXTRA_CA_CERTS", value: `${IDENTITY_DIR}/ca.crt` },
       { name: "OTEL_SERVICE_NAME", value: w.service },
       // Keep the V8 heap well under the container's memory limit so pressure shows as GC, not an OOM kill.
       { name: "NODE_OPTIONS", value: "--max-old-space-size=160" },

@@ -31,6 +31,8 @@ function assertNativeShape(obj: any, expect: { namespace: string; sa: string; se
   assert.equal(args[0], "sidecar");
   assert.equal(args[args.indexOf("--service") + 1], expect.service);
   assert.equal(args[args.indexOf("--app") + 1], `127.0.0.1:${expect.appPort}`);
+  assert.equal(args[args.indexOf("--token-file") + 1], "/var/run/secrets/outrigger/token", "the projected token is the control-plane credential");
+  assert.equal(args[args.indexOf("--instance") + 1], "$(POD_NAME)");
   assert.deepEqual((sidecar.startupProbe as any).httpGet, { path: "/readyz", port: 15000 }, "app waits for the sidecar's /readyz");
   assert.deepEqual((sidecar.readinessProbe as any).httpGet, { path: "/readyz", port: 15000 });
   assert.deepEqual((sidecar.livenessProbe as any).httpGet, { path: "/healthz", port: 15000 });
@@ -53,7 +55,7 @@ const CASES = [
   { file: "deployment.yaml", namespace: "shop", sa: "web", service: "web", appPort: 8080, appContainers: ["web"] },
   { file: "statefulset.yaml", namespace: "payments", sa: "ledger", service: "ledger", appPort: 9000, appContainers: ["ledger"] },
   { file: "daemonset.yaml", namespace: "ops", sa: "default", service: "node-agent", appPort: 8080, appContainers: ["agent"] },
-  { file: "job.yaml", namespace: "reports", sa: "reporter", service: "nightly-report", appPort: 8080, appContainers: ["report"] },
+  { file: "job.yaml", namespace: "reports", sa: "reporter", service: "reporter", appPort: 8080, appContainers: ["report"] },
   { file: "cronjob.yaml", namespace: "reports", sa: "default", service: "cleanup", appPort: 8080, appContainers: ["cleanup"] },
 ];
 
