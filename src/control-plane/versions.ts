@@ -89,9 +89,19 @@ export class ConfigVersions {
     return this.change(who, "rollback", { ...opts, message: opts.message ?? `rollback to version ${target}` }, () => v.resources, { rolledBackTo: target });
   }
 
-  private async change(who: Principal, action: VersionAction, opts: { dryRun?: boolean; message?: string }, build: (current: AnyResource[]) => AnyResource[], extra: Record<string, unknown> = {}): Promise<ChangeResult> {
+  /** Changes on this replica run one at a time, so compare-and-set retries only happen between replicas. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private change(who: Principal, action: VersionAction, opts: { dryRun?: boolean; message?: string }, build: (current: AnyResource[]) => AnyResource[], extra: Record<string, unknown> = {}): Promise<ChangeResult> {
+    const run = this.queue.then(() => this.changeNow(who, action, opts, build, extra));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async changeNow(who: Principal, action: VersionAction, opts: { dryRun?: boolean; message?: string }, build: (current: AnyResource[]) => AnyResource[], extra: Record<string, unknown>): Promise<ChangeResult> {
     // Compare-and-set loop: with several replicas another writer may win; re-read the head and rebuild.
-    for (let attempt = 0; attempt < 10; attempt++) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, Math.random() * 20 * Math.min(attempt, 5)));
       const head = await this.store.head();
       const current = head?.resources ?? [];
       let next: AnyResource[];

@@ -42,7 +42,8 @@ export class TokenAuthenticator implements Authenticator {
   readonly name = "token";
   private readonly cache = new Map<string, { principal: Principal; until: number }>();
   private static readonly CACHE_MAX = 4096;
-  private static readonly CACHE_MS = 60_000;
+  private static readonly CACHE_MS = 300_000;
+  private readonly pending = new Map<string, Promise<AuthResult>>();
 
   constructor(private readonly store: Store) {}
 
@@ -54,9 +55,21 @@ export class TokenAuthenticator implements Authenticator {
     const key = createHash("sha256").update(raw).digest("hex");
     const hit = this.cache.get(key);
     if (hit && hit.until > Date.now()) return hit.principal;
-    const rec = await this.store.token(m[1]!);
+    // Single flight: a burst of requests with one token (a sidecar's subscribe + ACK + heartbeat, or a reconnect
+    // storm) runs scrypt once, not once per request.
+    let pending = this.pending.get(key);
+    if (!pending) {
+      if (this.pending.size >= TokenAuthenticator.CACHE_MAX) return { reject: "Too many token verifications in flight; retry." };
+      pending = this.verify(key, m[1]!, m[2]!).finally(() => this.pending.delete(key));
+      this.pending.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async verify(key: string, id: string, secret: string): Promise<AuthResult> {
+    const rec = await this.store.token(id);
     if (!rec) return { reject: "Unknown token." };
-    const got = await scryptAsync(m[2]!, Buffer.from(rec.salt, "hex"), KEY_LEN);
+    const got = await scryptAsync(secret, Buffer.from(rec.salt, "hex"), KEY_LEN);
     if (!timingSafeEqual(got, Buffer.from(rec.hash, "hex"))) return { reject: "Invalid token." };
     const principal = principalOf(rec);
     if (this.cache.size >= TokenAuthenticator.CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
