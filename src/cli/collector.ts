@@ -2,6 +2,8 @@
 import path from "node:path";
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
+import https from "node:https";
+import { meshServing } from "../identity/serving.js";
 import { AuditLog } from "../collector/audit.js";
 import { bearerTokens, loadTokenFile } from "../collector/auth.js";
 import { ControlPlaneSource, FileConfigSource } from "../collector/config-source.js";
@@ -34,6 +36,8 @@ interface CollectorCliOptions {
   controlPlaneTokenFile?: string;
   configFile?: string[];
   splitTolerance: string;
+  ca?: string;
+  insecureHttp?: boolean;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -59,6 +63,8 @@ export function register(program: Command): void {
     .option("--listen <host:port>", "where to listen (OTLP on /v1/traces|metrics|logs, dashboard on /)", "127.0.0.1:4318")
     .option("--data <dir>", "data directory (audit log, on-disk segments)", ".outrigger/collector")
     .requiredOption("--token-file <file>", "tokens and roles (sender, viewer, operator) in YAML; see docs/collector.md")
+    .option("--ca <dir>", "mesh CA directory (default: env OUTRIGGER_CA_DIR); when present, serve HTTPS with a certificate from it")
+    .option("--insecure-http", "serve plain HTTP even when a CA is available (loopback development and tests only)")
     .option("--no-segments", "keep telemetry in memory only (no on-disk segments)")
     .option("--retention-size <size>", "on-disk segments: total size kept", "512MiB")
     .option("--retention-age <duration>", "on-disk segments: age kept", "24h")
@@ -119,7 +125,10 @@ export async function runCollector(opts: CollectorCliOptions): Promise<Collector
     const tolerance = Number(opts.splitTolerance);
     if (!(tolerance > 0 && tolerance < 1)) throw new Error(`--split-tolerance must be a fraction in (0, 1) (got "${opts.splitTolerance}")`);
     const anomalies = new AnomalyDetector(store, { ...DEFAULT_ANOMALY, splitTolerance: tolerance }, logger);
-    collector = new Collector({ host: addr.host, port: addr.port, store, logger, authenticators: [bearerTokens(tokens)], limits, audit, anomalies, ...(configSource ? { configSource } : {}), ...(forwarder ? { forwarder } : {}), ...(segments ? { segments } : {}) });
+    const caDir = opts.ca ?? process.env.OUTRIGGER_CA_DIR;
+    const tls = caDir && !opts.insecureHttp ? await meshServing(caDir, addr.host, "collector") : undefined;
+    if (opts.ca && !tls && !opts.insecureHttp) throw new Error(`--ca ${opts.ca}: no CA there (run \`outrigger ca init --dir ${opts.ca}\`)`);
+    collector = new Collector({ ...(tls ? { serve: tls.serve } : {}), host: addr.host, port: addr.port, store, logger, authenticators: [bearerTokens(tokens)], limits, audit, anomalies, ...(configSource ? { configSource } : {}), ...(forwarder ? { forwarder } : {}), ...(segments ? { segments } : {}) });
   } catch (err) {
     fail((err as Error).message, EXIT.USAGE);
   }
@@ -129,7 +138,7 @@ export async function runCollector(opts: CollectorCliOptions): Promise<Collector
     fail(`cannot listen on ${opts.listen}: ${(err as Error).message}`, EXIT.UNAVAILABLE);
   }
   const { address, port } = collector.address;
-  const url = `http://${address.includes(":") ? `[${address}]` : address}:${port}`;
+  const url = `${collector.server instanceof https.Server ? "https" : "http"}://${address.includes(":") ? `[${address}]` : address}:${port}`;
   logger.info({ event: "collector.listening", url, otlp: `${url}/v1/traces`, dashboard: `${url}/` }, `collector listening on ${url}`);
   let stopping = false;
   const stop = async (signal: string) => {
