@@ -33,6 +33,7 @@ export function register(program: Command): void {
     .option("--inbound <[host:]port>", "inbound listener (traffic for the app)")
     .option("--outbound <[host:]port>", "outbound listener (the app's calls to other services)")
     .option("--admin <[host:]port>", "admin listener (/healthz /readyz /config /metrics /drain)")
+    .option("--envelope <[host:]port>", "app envelope listener on loopback (POST /v1/envelope: app events, metrics, spans, logs)")
     .option("--endpoint <svc=host:port,...>", "static endpoints of an outbound service; repeatable", collect)
     .option("--control-plane <url[,url]>", "receive mesh config from these control-plane replicas (failover in order)")
     .option("--token-file <file>", "bearer token (role sidecar) for the control plane")

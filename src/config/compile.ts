@@ -21,6 +21,8 @@ export interface SidecarPlan {
   inbound: Address | undefined;
   outbound: Address | undefined;
   admin: Address | undefined;
+  /** Loopback listener for the app envelope (POST /v1/envelope). */
+  envelope: Address | undefined;
   limits: {
     maxHeaderBytes: number;
     maxHeaderCount: number;
@@ -68,7 +70,7 @@ export function compilePlan(resources: readonly AnyResource[], source = "<config
     backends.set(b.metadata.name, compileBackend(b.metadata.name, b.spec));
   }
   // Loop prevention (as linkerd2-proxy's prevent_loop): no endpoint may be one of this sidecar's own listeners.
-  const own = new Set([sidecar.inbound?.key, sidecar.outbound?.key, sidecar.admin?.key].filter(Boolean));
+  const own = new Set([sidecar.inbound?.key, sidecar.outbound?.key, sidecar.admin?.key, sidecar.envelope?.key].filter(Boolean));
   for (const b of backends.values())
     for (const ep of b.endpoints)
       if (own.has(ep.key)) fail(`Backend/${b.name}.spec.endpoints`, `endpoint ${ep.key} is one of this sidecar's own listeners: requests would loop`);
@@ -116,6 +118,7 @@ function compileSidecar(r: ResourceOf<"Sidecar">): SidecarPlan {
     inbound: s.inbound ? parseAddress(s.inbound) : undefined,
     outbound: s.outbound ? parseAddress(s.outbound) : undefined,
     admin: s.admin ? parseAddress(s.admin) : undefined,
+    envelope: s.envelope ? parseAddress(s.envelope) : undefined,
     limits: {
       maxHeaderBytes: l.maxHeaderBytes ?? 16 * 1024,
       maxHeaderCount: l.maxHeaderCount ?? 100,

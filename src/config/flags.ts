@@ -10,6 +10,7 @@ export interface QuickFlags {
   inbound?: string;
   outbound?: string;
   admin?: string;
+  envelope?: string;
   endpoint?: string[];
 }
 
@@ -30,6 +31,7 @@ export function resourcesFromFlags(f: QuickFlags, existing: AnyResource[]): AnyR
         ...(f.inbound ? { inbound: f.inbound } : {}),
         ...(f.outbound ? { outbound: f.outbound } : {}),
         ...(f.admin ? { admin: f.admin } : {}),
+        ...(f.envelope ? { envelope: f.envelope } : {}),
       },
     });
   }

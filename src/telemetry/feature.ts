@@ -12,6 +12,8 @@ import { SpanExport } from "./export.js";
 import { Tracing, sampledTraceId } from "./tracing.js";
 import { accessLog, AccessLogSettings } from "./access-log.js";
 import { loggingEndpoint } from "./logging-admin.js";
+import { EnvelopeServer } from "../sidecar/envelope.js";
+import { envelopeHandlers, LiveSpans } from "./envelope-signals.js";
 
 /** Route ids a plan can produce: the metric `route` label never takes any other value. */
 export function knownRoutes(plan: Plan): Set<string> {
@@ -35,6 +37,13 @@ export const telemetryFeature: FeatureFactory = (ctx) => {
   // Access lines follow the access-log switch, not the process log level (which a reload or POST /logging sets).
   const accessLogger = ctx.logger.child({}, { level: "info" });
   ctx.logger.level = first.telemetry.logs.level;
+  let envelope: EnvelopeServer | undefined;
+  if (first.sidecar.envelope) {
+    tracing.live = new LiveSpans();
+    envelope = new EnvelopeServer({ plan: ctx.plan, logger: ctx.logger });
+    const h = envelopeHandlers({ tracing, live: tracing.live, metrics: ctx.metrics, budget, logger: accessLogger.child({}, { level: "debug" }) });
+    for (const [kind, handler] of Object.entries(h)) envelope.on(kind, handler);
+  }
   let routes: { plan: Plan; ids: Set<string> } | undefined;
   const routesOf = (plan: Plan) => (routes?.plan === plan ? routes.ids : (routes = { plan, ids: knownRoutes(plan) }).ids);
 
@@ -62,12 +71,17 @@ export const telemetryFeature: FeatureFactory = (ctx) => {
     admit(plan, direction): Policy[] {
       return plan.telemetry.tracing.enabled ? [tracing.traceRoute(direction)] : [];
     },
-    start() {
-      const t = ctx.plan().telemetry;
+    async start() {
+      const p = ctx.plan();
+      const t = p.telemetry;
+      if (envelope && p.sidecar.envelope) {
+        const at = await envelope.listen(p.sidecar.envelope);
+        ctx.logger.info({ event: "envelope.listening", address: at.key }, "app envelope listening");
+      }
       ctx.logger.info({ event: "telemetry.started", tracing: t.tracing.enabled, sampler: t.tracing.sampler, export: t.export.tracesUrl ?? null, metrics: t.metrics.enabled, accessLog: t.logs.access }, "telemetry started");
-      return Promise.resolve();
     },
     async close() {
+      await envelope?.close();
       await spanExport.close();
     },
     async admin(req, res, url) {

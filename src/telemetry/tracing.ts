@@ -14,6 +14,7 @@ import { MeshSampler, ROUTE_ATTRIBUTE } from "./sampling.js";
 import type { TelemetryBudget } from "./budget.js";
 import type { SpanExport } from "./export.js";
 import type { MetricsRegistry } from "./registry.js";
+import type { LiveSpans } from "./envelope-signals.js";
 
 const KEPT = "outrigger.sampling.kept";
 const VERSION = "0.1.0";
@@ -57,6 +58,8 @@ export class Tracing {
   private resourceKey = "";
   private propagation = new Propagation(["tracecontext"]);
   private settings!: Plan["telemetry"]["tracing"];
+  /** Set when the app envelope is served: inbound spans the app may refer to by request or span id. */
+  live: LiveSpans | undefined;
 
   constructor(plan: Plan, private readonly metrics: MetricsRegistry, budget: TelemetryBudget, private readonly exporter: SpanExport) {
     this.sampler = new MeshSampler(plan.telemetry.tracing, budget, {
@@ -121,6 +124,7 @@ export class Tracing {
       const state = traceOf(ex);
       if (state && !state.span) {
         state.span = this.startSpan(ex, state, direction);
+        if (this.live && direction === "inbound") this.live.add(ex.requestId, state.span);
         this.propagation.inject(trace.setSpan(ROOT_CONTEXT, state.span), ex.headers);
       }
       return next(ex);
@@ -159,6 +163,7 @@ export class Tracing {
   private finish(ex: Exchange, state: ExchangeTrace, o: Outcome, direction: "inbound" | "outbound"): void {
     // A request that failed before routing (unknown host, no route) still gets its span.
     const span = (state.span ??= this.startSpan(ex, state, direction));
+    if (this.live && direction === "inbound") this.live.remove(ex.requestId, span);
     if (!span.isRecording()) return;
     const n = ex.notes;
     span.setAttribute("http.response.status_code", o.status);

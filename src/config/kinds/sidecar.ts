@@ -37,6 +37,7 @@ export const SidecarSpec = Strict({
       { description: "Receive mesh-wide config from the control plane and register this instance." },
     ),
   ),
+  envelope: Type.Optional(HostPort),
   limits: Type.Optional(
     Strict({
       maxHeaderBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1048576 })),
