@@ -206,8 +206,9 @@ export class SpanExport {
     if (dropped) this.metrics.telemetryDropped.inc({ signal: "spans", reason: "queue_full" }, dropped);
     clearInterval(this.timer);
     this.timer = undefined;
-    if (!this.url) return;
+    if (!plan.tracesUrl && !plan.metricsUrl) return;
     this.configuring = this.sender.configure(plan).catch((err) => this.logOnce.warn({ event: "telemetry.export.config", err: (err as Error).message }, "cannot read export token/TLS files"));
+    if (!this.url) return;
     this.timer = setInterval(() => void this.flush(), plan.intervalMs);
     this.timer.unref();
   }

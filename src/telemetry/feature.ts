@@ -13,6 +13,7 @@ import { Tracing, sampledTraceId } from "./tracing.js";
 import { accessLog, AccessLogSettings } from "./access-log.js";
 import { loggingEndpoint } from "./logging-admin.js";
 import { EnvelopeServer } from "../sidecar/envelope.js";
+import { MetricsPush } from "./metrics-push.js";
 import { envelopeHandlers, LiveSpans } from "./envelope-signals.js";
 
 /** Route ids a plan can produce: the metric `route` label never takes any other value. */
@@ -33,6 +34,8 @@ export const telemetryFeature: FeatureFactory = (ctx) => {
   const spanExport = new SpanExport(ctx.metrics, budget, ctx.logger);
   spanExport.configure(first.telemetry.export);
   const tracing = new Tracing(first, ctx.metrics, budget, spanExport);
+  const metricsPush = new MetricsPush(ctx.metrics, spanExport.transport, budget, ctx.logger);
+  metricsPush.configure(first);
   const access = new AccessLogSettings(first.telemetry.logs);
   // Access lines follow the access-log switch, not the process log level (which a reload or POST /logging sets).
   const accessLogger = ctx.logger.child({}, { level: "info" });
@@ -59,6 +62,7 @@ export const telemetryFeature: FeatureFactory = (ctx) => {
       budget.configure(plan.telemetry.budget);
       spanExport.configure(plan.telemetry.export);
       tracing.configure(plan);
+      metricsPush.configure(plan);
     },
     observe(plan, direction): Policy[] {
       const t = plan.telemetry;
@@ -81,6 +85,7 @@ export const telemetryFeature: FeatureFactory = (ctx) => {
       ctx.logger.info({ event: "telemetry.started", tracing: t.tracing.enabled, sampler: t.tracing.sampler, export: t.export.tracesUrl ?? null, metrics: t.metrics.enabled, accessLog: t.logs.access }, "telemetry started");
     },
     async close() {
+      metricsPush.close();
       await envelope?.close();
       await spanExport.close();
     },
