@@ -69,19 +69,19 @@ export function parseResources(text: string, file = "<input>"): LoadedResource[]
     if (doc.errors.length) continue;
     const value = doc.toJS({ maxAliasCount: 50 }) as unknown;
     if (value === null || value === undefined) continue; // empty document, e.g. a trailing ---
-    const at = (path: (string | number)[]) => pos(nodeAt(doc, path)?.range?.[0] ?? doc.contents?.range?.[0]);
+    const at = (path: (string | number)[], value = false) => pos(nodeAt(doc, path, value)?.range?.[0] ?? doc.contents?.range?.[0]);
     if (typeof value !== "object" || Array.isArray(value)) {
       issues.push({ file, ...at([]), path: "", message: "a resource must be a mapping with apiVersion, kind, metadata and spec" });
       continue;
     }
     const v = value as Record<string, unknown>;
     if (v.apiVersion !== API_VERSION) {
-      issues.push({ file, ...at(["apiVersion"]), path: "apiVersion", message: `must be "${API_VERSION}" (got ${JSON.stringify(v.apiVersion)})` });
+      issues.push({ file, ...at(["apiVersion"], true), path: "apiVersion", message: `must be "${API_VERSION}" (got ${JSON.stringify(v.apiVersion)})` });
       continue;
     }
     if (!isKind(v.kind)) {
       const hint = didYouMean(String(v.kind), Object.keys(KINDS));
-      issues.push({ file, ...at(["kind"]), path: "kind", message: `unknown kind ${JSON.stringify(v.kind)}${hint}; known kinds: ${Object.keys(KINDS).join(", ")}` });
+      issues.push({ file, ...at(["kind"], true), path: "kind", message: `unknown kind ${JSON.stringify(v.kind)}${hint}; known kinds: ${Object.keys(KINDS).join(", ")}` });
       continue;
     }
     const kind = v.kind;
@@ -93,7 +93,9 @@ export function parseResources(text: string, file = "<input>"): LoadedResource[]
         const path = segs.map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : i === 0 ? s : `.${s}`)).join("");
         if (seen.has(path)) continue; // first (most specific) error per field is enough
         seen.add(path);
-        issues.push({ file, ...at(segs.map((s) => (/^\d+$/.test(s) ? Number(s) : s))), path, message: describe(e.type, e.message, e.schema, segs, (KINDS as Record<string, TSchema>)[kind]!) });
+        // An unknown field is pointed at by its key; a bad value by the value itself.
+        const unknownField = e.type === ValueErrorType.ObjectAdditionalProperties || e.message === "Unexpected property";
+        issues.push({ file, ...at(segs.map((s) => (/^\d+$/.test(s) ? Number(s) : s)), !unknownField), path, message: describe(e.type, e.message, e.schema, segs, (KINDS as Record<string, TSchema>)[kind]!) });
       }
       continue;
     }
@@ -107,7 +109,7 @@ function unescapePointer(s: string) {
   return s.replace(/~1/g, "/").replace(/~0/g, "~");
 }
 
-function nodeAt(doc: Document.Parsed, path: (string | number)[]): { range?: [number, number, number] } | undefined {
+function nodeAt(doc: Document.Parsed, path: (string | number)[], value = false): { range?: [number, number, number] } | undefined {
   // For an unknown key, point at the key itself rather than its value.
   let node: YamlNode | null | undefined = doc.contents as YamlNode;
   let last: { range?: [number, number, number] } | undefined = node as never;
@@ -117,7 +119,7 @@ function nodeAt(doc: Document.Parsed, path: (string | number)[]): { range?: [num
       if (!pair) return last;
       last = (pair.key as never) ?? last;
       node = pair.value as YamlNode;
-      if (node && (node as never as { range?: unknown }).range && path[path.length - 1] !== seg) last = node as never;
+      if (node && (node as never as { range?: unknown }).range && (value || path[path.length - 1] !== seg)) last = node as never;
     } else if (isSeq(node) && typeof seg === "number") {
       node = node.items[seg] as YamlNode;
       if (!node) return last;
