@@ -70,6 +70,19 @@ export function k8sExtension(env: K8sExtensionEnv = process.env as K8sExtensionE
     return {
       name: "k8s",
       routes(table) {
+        // Readiness (the Deployment's readinessProbe): in a cluster, a replica is ready once it can verify
+        // sidecars' tokens; /healthz stays the liveness check.
+        table.add({
+          method: "GET",
+          path: "/readyz",
+          auth: "public",
+          action: "check readiness",
+          handler: (c) => {
+            const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST);
+            const ready = !inCluster || reviewer !== undefined;
+            c.send(ready ? 200 : 503, { status: ready ? "ready" : "starting", tokenReview: reviewer ? "configured" : inCluster ? "not ready" : "not in a cluster", staticTokens: Boolean(staticTokens) });
+          },
+        });
         table.add({
           method: "POST",
           path: "/inject",

@@ -119,6 +119,9 @@ test("on the control plane: TokenReview identifies sidecars (role sidecar), bad 
     await api.close();
   });
   const url = `http://127.0.0.1:${cp.address.port}`;
+  const ready = await fetch(`${url}/readyz`);
+  assert.equal(ready.status, 200, "ready once TokenReview is configured");
+  assert.equal(((await ready.json()) as { tokenReview: string }).tokenReview, "configured");
   const call = async (token: string) => {
     const r = await fetch(`${url}/v1/status`, { headers: { authorization: `Bearer ${token}` } });
     return { status: r.status, body: (await r.json()) as { error?: { code: string; message: string } } };
