@@ -1,6 +1,7 @@
 // Processes under benchmark: spawned pinned to a core (taskset), sampled from /proc (RSS, CPU seconds), stopped.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import http from "node:http";
 
@@ -34,16 +35,22 @@ export function hasBinary(name: string): string | undefined {
 
 const TASKSET = hasBinary("taskset");
 
-/** Spawns a program, pinned to `cpus` with taskset when available (taskset execs, so the pid is the program's). */
-export function spawnPinned(label: string, cmd: string, args: string[], cpus: string | undefined, env?: NodeJS.ProcessEnv): Spawned {
+/**
+ * Spawns a program, pinned to `cpus` with taskset when available (taskset execs, so the pid is the program's).
+ * `stdoutFile`: stdout goes to that file, as a container runtime would take it, instead of a pipe this runner
+ * must drain (a sidecar's access log would otherwise be throttled by the runner's busy core).
+ */
+export function spawnPinned(label: string, cmd: string, args: string[], cpus: string | undefined, env?: NodeJS.ProcessEnv, stdoutFile?: string): Spawned {
   const [file, argv] = cpus && TASKSET ? [TASKSET, ["-c", cpus, cmd, ...args]] : [cmd, args];
-  const child = spawn(file, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  const outFd = stdoutFile ? openSync(stdoutFile, "w") : undefined;
+  const child = spawn(file, argv, { stdio: ["ignore", outFd ?? "pipe", "pipe"], env: { ...process.env, ...env } });
+  if (outFd !== undefined) closeSync(outFd);
   live.add(child);
   let out = "";
   const keep = (d: Buffer) => {
     if (out.length < 64_000) out += d; // bounded: only for diagnostics when something fails
   };
-  child.stdout!.on("data", keep);
+  child.stdout?.on("data", keep);
   child.stderr!.on("data", keep);
   const exited = new Promise<number | null>((r) =>
     child.once("exit", (code) => {
@@ -55,7 +62,7 @@ export function spawnPinned(label: string, cmd: string, args: string[], cpus: st
     label,
     pid: child.pid!,
     child,
-    output: () => out,
+    output: () => out + (stdoutFile ? tail(stdoutFile) : ""),
     exited,
     async stop(signal = "SIGTERM") {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -115,6 +122,14 @@ export async function waitFor200(url: string, since: number, timeoutMs = 10_000,
     await sleep(2);
   }
   throw new Error(`${url} not ready after ${timeoutMs} ms${proc ? `: ${proc.output().slice(-2000)}` : ""}`);
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, "utf8").slice(-4000);
+  } catch {
+    return "";
+  }
 }
 
 function clockTicks(): number {

@@ -197,7 +197,7 @@ async function startSidecar(opts: SidecarStart): Promise<SidecarHandle> {
   }
   const node = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
   const t0 = performance.now();
-  const p = spawnPinned(`sidecar:${admin}`, process.execPath, [...node, opts.cli ?? CLI, ...args], proxyCpus, { OUTRIGGER_LOG_LEVEL: "warn", ...opts.env });
+  const p = spawnPinned(`sidecar:${admin}`, process.execPath, [...node, opts.cli ?? CLI, ...args], proxyCpus, { OUTRIGGER_LOG_LEVEL: "warn", ...opts.env }, path.join(dir, `sidecar-${admin}.log`));
   const readyMs = await waitFor200(`http://127.0.0.1:${admin}/readyz`, t0, 15_000, p);
   return { measured: p, adminPort: admin, readyMs, stop: () => p.stop() };
 }
