@@ -6,6 +6,8 @@ import { authorize } from "./authz.js";
 import { WorkloadIdentity } from "./workload.js";
 import { mtlsListener } from "./mtls-listener.js";
 import { mtlsConnector } from "./connector.js";
+import { guardAdmin } from "./admin-guard.js";
+import { SecretFile } from "./secrets.js";
 
 export const securityFeature: FeatureFactory = (ctx) => {
   const registers = [ctx.metrics.registry];
@@ -17,7 +19,17 @@ export const securityFeature: FeatureFactory = (ctx) => {
   });
   const first = ctx.plan();
   const idPlan = first.security.identity;
-  if (!idPlan) return { name: "security", admit: (plan, direction) => (direction === "inbound" && plan.security.authz ? [authorize(plan.security.authz, { logger: ctx.logger, decisions })] : []) };
+  const adminTokenFile = first.resources.find((r) => r.kind === "Sidecar")?.spec as { adminTokenFile?: string } | undefined;
+  let adminToken: SecretFile | undefined;
+  const common = {
+    name: "security",
+    admit: (plan: typeof first, direction: "inbound" | "outbound") => (direction === "inbound" && plan.security.authz ? [authorize(plan.security.authz, { logger: ctx.logger, decisions })] : []),
+    admin: (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => guardAdmin(req, res, ctx.plan().sidecar.admin?.host, adminToken),
+    startAdmin: async () => {
+      if (adminTokenFile?.adminTokenFile) adminToken = await new SecretFile(adminTokenFile.adminTokenFile, { onChange: () => ctx.logger.info({ event: "admin.token_reloaded" }, "admin token file changed") }).start();
+    },
+  };
+  if (!idPlan) return { name: common.name, admit: common.admit, admin: common.admin, start: common.startAdmin, close: async () => adminToken?.close() };
 
   const connections = new Counter({ name: "outrigger_inbound_connections_total", help: "Inbound connections by transport result (mtls, plaintext, rejected_plaintext, rejected_identity, handshake_failed).", labelNames: ["result"] as const, registers });
   const renewals = new Counter({ name: "outrigger_workload_certificate_renewals_total", help: "Workload certificate requests by result.", labelNames: ["result"] as const, registers });
@@ -33,8 +45,9 @@ export const securityFeature: FeatureFactory = (ctx) => {
   });
   const handshakeLog = { last: 0 };
   return {
-    name: "security",
-    admit: (plan, direction) => (direction === "inbound" && plan.security.authz ? [authorize(plan.security.authz, { logger: ctx.logger, decisions })] : []),
+    name: common.name,
+    admit: common.admit,
+    admin: common.admin,
     listenerServer: (direction) =>
       direction === "inbound"
         ? mtlsListener({
@@ -56,7 +69,13 @@ export const securityFeature: FeatureFactory = (ctx) => {
       const s = identity.status();
       return { ready: s.ready, detail: s };
     },
-    start: () => identity.start(),
-    close: () => identity.close(),
+    start: async () => {
+      await common.startAdmin();
+      await identity.start();
+    },
+    close: async () => {
+      adminToken?.close();
+      await identity.close();
+    },
   };
 };

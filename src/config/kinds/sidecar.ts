@@ -12,6 +12,7 @@ export const SidecarSpec = Strict({
   inbound: Type.Optional(HostPort),
   outbound: Type.Optional(HostPort),
   admin: Type.Optional(HostPort),
+  adminTokenFile: Type.Optional(Type.String({ minLength: 1, description: "Bearer token (file, re-read on change) required by the admin port's mutating endpoints when it is not bound to loopback." })),
   identity: Type.Optional(
     Strict(
       {
