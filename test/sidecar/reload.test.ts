@@ -7,7 +7,7 @@ import { renameSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
 import { freePorts } from "../support/ports.js";
-import { startSidecar, type Proc } from "../support/processes.js";
+import { startSidecar } from "../support/processes.js";
 import { startEcho, type Echo } from "../support/upstreams.js";
 import { sidecarYaml, tempDir, type TempDir } from "../support/config.js";
 
