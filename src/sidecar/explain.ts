@@ -225,3 +225,25 @@ export function renderExplanation(e: Explanation): string {
   for (const w of e.why) lines.push(`  why:         ${w}`);
   return lines.join("\n");
 }
+
+/**
+ * The envelope's `kind: "control"` query, `{ method, url, headers?, direction? }` (url absolute, or a path with
+ * a host header): the same answer as `outrigger explain`, or `{ error }` naming the bad field.
+ */
+export function explainQuery(plan: Plan, query: Record<string, unknown> | undefined): Explanation | { error: { code: "BAD_REQUEST"; message: string } } {
+  const bad = (message: string) => ({ error: { code: "BAD_REQUEST" as const, message } });
+  const q = query ?? {};
+  if (typeof q.method !== "string" || !/^[A-Za-z]{1,16}$/.test(q.method)) return bad('query.method must be an HTTP method such as "GET"');
+  if (typeof q.url !== "string" || q.url.length > 8192) return bad("query.url must be http://HOST/PATH, or /PATH with a host header");
+  const headers: Record<string, string> = {};
+  if (q.headers !== undefined) {
+    if (!q.headers || typeof q.headers !== "object" || Array.isArray(q.headers)) return bad("query.headers must be an object of header names to strings");
+    for (const [k, v] of Object.entries(q.headers as Record<string, unknown>)) {
+      if (typeof v !== "string") return bad(`query.headers.${k} must be a string`);
+      headers[k.toLowerCase()] = v;
+    }
+  }
+  if (q.direction !== undefined && q.direction !== "outbound" && q.direction !== "inbound") return bad('query.direction must be "outbound" or "inbound"');
+  if (!/^https?:\/\//i.test(q.url) && !headers.host) return bad("query.url has no host: give http://HOST/PATH or a host header");
+  return explainRequest(plan, { method: q.method, url: q.url, headers, direction: (q.direction as "outbound" | "inbound" | undefined) ?? "outbound" });
+}

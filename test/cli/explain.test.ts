@@ -71,3 +71,13 @@ test("outrigger explain prints route, limits, faults and timeouts; -o json for s
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /has no host/);
 });
+
+test("explainQuery (the envelope's control kind) answers like explain and names bad fields", async () => {
+  const { explainQuery } = await import("../../src/sidecar/explain.js");
+  const plan = await planOf(path.join(EXAMPLES, "canary.yaml"));
+  const ok = explainQuery(plan, { method: "GET", url: "/pay", headers: { Host: "payments", "X-Tenant": "acme" } }) as Explanation;
+  assert.equal(ok.route?.id, "payments/tenant-acme");
+  assert.deepEqual(explainQuery(plan, { url: "/x" }), { error: { code: "BAD_REQUEST", message: 'query.method must be an HTTP method such as "GET"' } });
+  assert.match((explainQuery(plan, { method: "GET", url: "/x" }) as { error: { message: string } }).error.message, /has no host/);
+  assert.match((explainQuery(plan, { method: "GET", url: "http://a/", headers: { x: 1 } }) as { error: { message: string } }).error.message, /query.headers.x must be a string/);
+});
