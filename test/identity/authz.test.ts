@@ -253,3 +253,13 @@ spec:
   const none = compilePlan(parseResources(bad.split("---")[0]!).map((l) => l.resource));
   assert.equal(none.security.authz, undefined, "no policy: authz is skipped entirely");
 });
+
+test("examples/security/payments.yaml validates and compiles: identity, permissive mTLS, three policies", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const file = new URL("../../../examples/security/payments.yaml", import.meta.url);
+  const plan = compilePlan(parseResources(await readFile(file, "utf8"), "payments.yaml").map((l) => l.resource));
+  assert.equal(plan.security.mtlsMode, "permissive");
+  assert.equal(plan.security.identity?.spiffeId, "spiffe://example.test/ns/default/sa/payments");
+  assert.equal(plan.security.authz?.enforced.deny.length, 1);
+  assert.equal(plan.security.authz?.shadow?.deny.length, 2);
+});
