@@ -49,7 +49,7 @@ export const telemetryFull: Scenario = {
     const t = await oneHop(ctx, FULL(`http://127.0.0.1:${sinkPort}`));
     return {
       ...t,
-      notes: [`telemetry-full: access logs go to a pipe the runner drains; OTLP receiver on :${sinkPort} (stats at /stats)`],
+      notes: [`telemetry-full: access logs go to a file in the run's temp dir; OTLP receiver on :${sinkPort} (stats at /stats)`],
       stop: async () => {
         const stats = await fetch(`http://127.0.0.1:${sinkPort}/stats`).then((r) => r.json(), () => undefined);
         if (stats) process.stderr.write(`otlp-sink received ${JSON.stringify(stats)}\n`);
