@@ -169,3 +169,13 @@ test("bad input: clear errors naming the file and line, non-zero exit", async ()
   const badFormat = await cli(["inject", "-f", fixture("job.yaml"), "-o", "table"]);
   assert.equal(badFormat.code, 2);
 });
+
+test("the documented example (examples/kubernetes/web.yaml) injects into valid objects", async () => {
+  const r = await inject(["-f", `${REPO_ROOT}examples/kubernetes/web.yaml`]);
+  const docs = docsOf(r.stdout);
+  assert.deepEqual(docs.map((d) => d.kind), ["Deployment", "ServiceAccount", "Service"]);
+  for (const d of docs) assert.deepEqual(k8sSchemaErrors(d), []);
+  const t = podTemplateOf(docs[0])!;
+  const ports = t.spec.initContainers![0]!.ports!.map((p) => p.name);
+  assert.ok(ports.includes(docs[2].spec.ports[0].targetPort), "the Service's targetPort is the sidecar's named inbound port");
+});
