@@ -176,6 +176,10 @@ export class Tracing {
     }
     if (n.backend) span.setAttribute("outrigger.backend", n.backend);
     if (n.fault) span.setAttribute("outrigger.fault", n.fault);
+    // Security: the caller's verified SPIFFE ID and the authorization policy that denied (or would deny, dry-run).
+    if (ex.peer.identity) span.setAttribute("outrigger.peer.identity", ex.peer.identity);
+    if (typeof n.authzPolicy === "string") span.setAttribute("outrigger.authz.policy", n.authzPolicy);
+    if (typeof n.authzDryRun === "string") span.setAttribute("outrigger.authz.dry_run_policy", n.authzDryRun);
     const error = n.errorCode ?? (o.aborted ? "CLIENT_CLOSED" : undefined);
     if (error) {
       span.setAttribute("outrigger.error_code", error);
