@@ -17,9 +17,10 @@ const MAX_APP_METRIC_NAMES = 200;
 export class LiveSpans {
   private readonly byRequest = new Map<string, Span>();
   private readonly bySpan = new Map<string, Span>();
-  constructor(private readonly cap = 10_000) {}
+  constructor(private readonly onFull: () => void, private readonly cap = 10_000) {}
   add(requestId: string, span: Span): void {
-    if (this.byRequest.size >= this.cap) return; // a full table only loses correlation, never memory
+    // A full table only loses correlation for this request (counted), never memory.
+    if (this.byRequest.size >= this.cap) return this.onFull();
     this.byRequest.set(requestId, span);
     this.bySpan.set(span.spanContext().spanId, span);
   }

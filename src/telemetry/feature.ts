@@ -38,11 +38,11 @@ export const telemetryFeature: FeatureFactory = (ctx) => {
   metricsPush.configure(first);
   const access = new AccessLogSettings(first.telemetry.logs);
   // Access lines follow the access-log switch, not the process log level (which a reload or POST /logging sets).
-  const accessLogger = ctx.logger.child({}, { level: "info" });
-  ctx.logger.level = first.telemetry.logs.level;
+  const accessLogger = ctx.logger.child({}, { level: ctx.logger.level === "silent" ? "silent" : "info" });
+  if (first.telemetry.logs.level) ctx.logger.level = first.telemetry.logs.level;
   let envelope: EnvelopeServer | undefined;
   if (first.sidecar.envelope) {
-    tracing.live = new LiveSpans();
+    tracing.live = new LiveSpans(() => ctx.metrics.telemetryDropped.inc({ signal: "correlation", reason: "live_full" }));
     envelope = new EnvelopeServer({ plan: ctx.plan, logger: ctx.logger });
     const h = envelopeHandlers({ tracing, live: tracing.live, metrics: ctx.metrics, budget, logger: accessLogger.child({}, { level: "debug" }) });
     for (const [kind, handler] of Object.entries(h)) envelope.on(kind, handler);
@@ -57,7 +57,7 @@ export const telemetryFeature: FeatureFactory = (ctx) => {
       if (!previous) return;
       const logs = plan.telemetry.logs;
       const was = previous.telemetry.logs;
-      if (logs.level !== was.level) ctx.logger.level = logs.level;
+      if (logs.level && logs.level !== was.level) ctx.logger.level = logs.level;
       if (JSON.stringify(logs.access) !== JSON.stringify(was.access) || logs.redactHeaders.join() !== was.redactHeaders.join()) access.current = AccessLogSettings.from(logs);
       budget.configure(plan.telemetry.budget);
       spanExport.configure(plan.telemetry.export);

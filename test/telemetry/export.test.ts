@@ -84,6 +84,17 @@ test("collector down: retried with back-off, then dropped, counted, and logged o
   assert.ok(sample(await metrics(), "outrigger_telemetry_exported_total", { signal: "spans", result: "failed" })! >= 3);
 });
 
+test("export-bytes budget: batches over exportBytesPerSecond are shed and counted, not sent", async () => {
+  receiver.mode = { kind: "ok" };
+  sc.swap(planOf([sidecarResource({ service: "svc", app: `127.0.0.1:${app.port}`, inbound: P[0], admin: P[1] }), telemetryResource({ tracing: { sampler: { type: "always" } }, export: { endpoint: receiver.url, interval: "20ms" }, budget: { exportBytesPerSecond: 10 } })]));
+  for (let i = 0; i < 5; i++) await hit(`/bytes-budget/${i}`);
+  const deadline = Date.now() + 10_000;
+  let shed = 0;
+  while (Date.now() < deadline && (shed = sample(await metrics(), "outrigger_telemetry_dropped_total", { signal: "export_bytes", reason: "budget" }) ?? 0) < 5) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(shed >= 5, `shed ${shed}: every span of every over-budget batch is counted`);
+  assert.ok(!receiver.spans.some((s) => String(s.attributes["url.path"]).startsWith("/bytes-budget/")));
+});
+
 test("collector blackholed: request latency stays flat and the queue stays bounded (oldest dropped, counted)", async () => {
   sc.swap(plan({ interval: "20ms" }));
   receiver.mode = { kind: "ok" };

@@ -101,7 +101,7 @@ before(async () => {
   receiver = await startOtlpReceiver();
   const server = http.createServer((req, res) => {
     req.resume();
-    const delay = /slow/.test(req.url ?? "") ? 120 : 0;
+    const delay = /slow/.test(req.url ?? "") ? 700 : 0;
     setTimeout(() => {
       res.writeHead(/fail/.test(req.url ?? "") ? 500 : 200);
       res.end("ok");
@@ -138,7 +138,7 @@ test("two sidecars on one path make the same ratio decision for every trace", as
 });
 
 test("errors and slow requests are kept at span end although the ratio says no; the rest are not", async () => {
-  a.swap(planA({ sampler: { type: "never" }, keep: { errors: true, slowerThan: "80ms" } }));
+  a.swap(planA({ sampler: { type: "never" }, keep: { errors: true, slowerThan: "350ms" } }));
   b.swap(planB({ sampler: { type: "never" }, keep: { errors: false } }));
   assert.equal(await hit("/keep/fail"), 500);
   await hit("/keep/slow");

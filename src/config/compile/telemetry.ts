@@ -40,7 +40,8 @@ export interface TelemetryPlan {
     maxPending: number;
   };
   export: ExportPlan;
-  logs: { level: LogLevel; access: { enabled: boolean; sampleRatio: number; includeQuery: boolean; headers: string[] }; redactHeaders: string[] };
+  /** level: undefined keeps the process's own level (OUTRIGGER_LOG_LEVEL or the embedding program's choice). */
+  logs: { level: LogLevel | undefined; access: { enabled: boolean; sampleRatio: number; includeQuery: boolean; headers: string[] }; redactHeaders: string[] };
   budget: { spansPerSecond: number; logLinesPerSecond: number; exportBytesPerSecond: number };
 }
 
@@ -144,7 +145,7 @@ export function compileTelemetry(resources: readonly AnyResource[], fail: (path:
       maxAttempts: e.maxAttempts ?? 5,
     },
     logs: {
-      level: (l.level as LogLevel | undefined) ?? ((env.OUTRIGGER_LOG_LEVEL as LogLevel | undefined) || "info"),
+      level: l.level as LogLevel | undefined,
       access: { enabled: l.access?.enabled ?? true, sampleRatio: l.access?.sampleRatio ?? 1, includeQuery: l.access?.includeQuery ?? false, headers: (l.access?.headers ?? []).map((h) => h.toLowerCase()) },
       redactHeaders: ["authorization", "cookie", "set-cookie", "proxy-authorization", ...(l.redactHeaders ?? []).map((h) => h.toLowerCase())],
     },
