@@ -13,6 +13,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import { allPorts, layout, writeDemoFiles, type DemoFiles } from "../demo/mesh.js";
 import { startSampleService } from "../demo/sample-service.js";
+import { bootstrapControlPlane } from "../demo/control-plane.js";
 import { TrafficGenerator } from "../demo/traffic.js";
 import { bold, dim, EXIT, green, red, useColour } from "./output.js";
 
@@ -23,6 +24,7 @@ interface DemoOptions {
   rate: string;
   dir?: string;
   keep: boolean;
+  controlPlane: boolean;
 }
 
 export function register(program: Command): void {
@@ -33,6 +35,7 @@ export function register(program: Command): void {
     .option("--rate <rps>", "steady traffic, requests per second into the frontend", "20")
     .option("--dir <dir>", "where to write config, tokens and logs (default: a temp dir)")
     .option("--keep", "keep the data dir after Ctrl-C", false)
+    .option("--no-control-plane", "run the sidecars from local files instead of a control plane")
     .addHelpText("after", "\nEverything listens on 127.0.0.1. Ctrl-C stops every process the demo started.")
     .action(async (opts: DemoOptions) => {
       await runDemo(opts);
@@ -97,19 +100,22 @@ async function stopAll(r: Running): Promise<void> {
 
 const PLAYBOOKS = fileURLToPath(new URL("../../../docs/playbooks/", import.meta.url));
 
-export function scenario(f: DemoFiles): string[] {
+export function scenario(f: DemoFiles, controlPlane: boolean): string[] {
+  const apply = (file: string, msg: string) => (controlPlane ? `npx outrigger apply -f ${file} -m "${msg}"` : `cat ${file} >> "$OUTRIGGER_MESH_FILE"`);
+  const shift = `sed -i 's/subset: v1, weight: [0-9]*/subset: v1, weight: 50/; s/subset: v2, weight: [0-9]*/subset: v2, weight: 50/' "$OUTRIGGER_MESH_FILE"`;
   return [
     bold("Try this in a second terminal:"),
     `  source ${f.env}          ${dim("# the demo's addresses and tokens")}`,
     `  npx outrigger top                 ${dim("# 1. services and routes, live")}`,
     `  ${dim("# 2. shift the canary to 50/50; the dashboard's canary panel follows within seconds")}`,
-    `  sed -i 's/subset: v1, weight: [0-9]*/subset: v1, weight: 50/; s/subset: v2, weight: [0-9]*/subset: v2, weight: 50/' "$OUTRIGGER_MESH_FILE"`,
+    `  ${shift}${controlPlane ? ` \\
+    && npx outrigger apply -f "$OUTRIGGER_MESH_FILE" -m "canary 50/50"` : ""}`,
     `  ${dim("# 3. inject a fault: half of checkout's calls to inventory fail with 503 (watch the anomalies panel)")}`,
-    `  cat ${path.join(PLAYBOOKS, "fault.yaml")} >> "$OUTRIGGER_MESH_FILE"`,
-    `  ${dim("# 4. hit a rate limit: checkout takes 5 requests/s, the rest get 429")}`,
-    `  cat ${path.join(PLAYBOOKS, "rate-limit.yaml")} >> "$OUTRIGGER_MESH_FILE"`,
+    `  ${apply(path.join(PLAYBOOKS, "fault.yaml"), "chaos: inventory 503s")}`,
+    `  ${dim("# 4. hit a rate limit: checkout may call payments 5 times a second, the rest get 429")}`,
+    `  ${apply(path.join(PLAYBOOKS, "rate-limit.yaml"), "limit checkout to payments")}`,
     `  ${dim("# 5. roll back to the config the demo started with")}`,
-    `  cp "$OUTRIGGER_DEMO_DIR/mesh.original.yaml" "$OUTRIGGER_MESH_FILE"`,
+    controlPlane ? `  npx outrigger history && npx outrigger rollback --to 1 -m "back to the start"` : `  cp "$OUTRIGGER_DEMO_DIR/mesh.original.yaml" "$OUTRIGGER_MESH_FILE"`,
     `  ${dim(`# more: ${PLAYBOOKS} (canary, feature-gated telemetry, troubleshooting, rollback)`)}`,
   ];
 }
@@ -135,9 +141,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   }
   const ownDir = !opts.dir;
   const dir = opts.dir ? path.resolve(opts.dir) : await mkdtemp(path.join(tmpdir(), "outrigger-demo-"));
-  const files = await writeDemoFiles(dir, l);
+  const files = await writeDemoFiles(dir, l, opts.controlPlane);
   await writeFile(path.join(dir, "mesh.original.yaml"), await readFile(files.mesh, "utf8"));
   const running: Running = { children: [], apps: [] };
+  let operatorToken = "";
+  let cpUrl = "";
   const started = Date.now();
   const step = (msg: string) => process.stdout.write(tty ? `${dim("…")} ${msg}\r` : `${msg}\n`);
   const done = (msg: string) => process.stdout.write(tty ? `\x1b[2K${green("✓")} ${msg}\n` : `ok: ${msg}\n`);
@@ -170,17 +178,31 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   };
 
   try {
-    // Everything starts at once (each process takes a moment to load); readiness is awaited together.
+    let cpArgs: (name: string) => string[] = () => [];
+    let collectorConfig = ["--config-file", files.mesh];
+    if (opts.controlPlane) {
+      step(`starting the control plane on 127.0.0.1:${l.controlPlane}`);
+      const cp = await bootstrapControlPlane(dir, l);
+      const proc = spawnCli("control-plane", ["control-plane", "--data", cp.dataDir, "--listen", `127.0.0.1:${l.controlPlane}`]);
+      await waitReady(`${cp.url}/healthz`, proc.child, "control plane", proc.log, 30_000);
+      const v = await cp.apply(files.mesh, "demo: initial mesh (payments canary 90/10)");
+      done(`control plane    ${cp.url}  (config version ${v})`);
+      operatorToken = cp.operatorToken;
+      cpUrl = cp.url;
+      cpArgs = (name) => ["--control-plane", cp.url, "--token-file", cp.sidecarTokenFiles.get(name)!, "--last-known-good", path.join(dir, "last-known-good", `${name}.json`), "--instance", name];
+      collectorConfig = ["--control-plane", cp.url, "--control-plane-token-file", cp.viewerTokenFile];
+    }
+    // Everything else starts at once (each process takes a moment to load); readiness is awaited together.
     step(`starting the collector and ${l.services.length} sidecars`);
-    const col = spawnCli("collector", ["collector", "--listen", `127.0.0.1:${l.collector}`, "--data", path.join(dir, "collector"), "--token-file", files.tokenFile, "--config-file", files.mesh, "--bucket", "2s"]);
-    const sidecars = l.services.map((s) => ({ s, ...spawnCli(s.name, ["sidecar", "--config", files.sidecars.get(s.name)!, ...(s.name === "checkout" ? ["--config", files.mesh] : [])]) }));
+    const col = spawnCli("collector", ["collector", "--listen", `127.0.0.1:${l.collector}`, "--data", path.join(dir, "collector"), "--token-file", files.tokenFile, ...collectorConfig, "--bucket", "2s"]);
+    const sidecars = l.services.map((s) => ({ s, ...spawnCli(s.name, ["sidecar", "--config", files.sidecars.get(s.name)!, ...(opts.controlPlane ? cpArgs(s.name) : s.name === "checkout" ? ["--config", files.mesh] : [])]) }));
     for (const s of l.services) {
       running.apps.push(await startSampleService({ name: s.service, version: s.version, port: s.app, calls: s.calls, outbound: `127.0.0.1:${s.outbound}`, latencyMs: s.latencyMs, errorRatio: s.errorRatio, propagateErrors: true }));
     }
     await Promise.all([
-      waitReady(`http://127.0.0.1:${l.collector}/healthz`, col.child, "collector", col.log, 30_000).then(() => done(`collector        http://127.0.0.1:${l.collector}  (OTLP /v1/traces, dashboard /)`)),
+      waitReady(`http://127.0.0.1:${l.collector}/healthz`, col.child, "collector", col.log, 60_000).then(() => done(`collector        http://127.0.0.1:${l.collector}  (OTLP /v1/traces, dashboard /)`)),
       ...sidecars.map(({ s, child, log }) =>
-        waitReady(`http://127.0.0.1:${s.admin}/readyz`, child, `${s.name} sidecar`, log, 30_000).then(() =>
+        waitReady(`http://127.0.0.1:${s.admin}/readyz`, child, `${s.name} sidecar`, log, 60_000).then(() =>
           done(`${s.name.padEnd(16)} app :${s.app}  sidecar inbound :${s.inbound}${s.calls.length ? `  outbound :${s.outbound}` : ""}  admin :${s.admin}`),
         ),
       ),
@@ -200,6 +222,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       `export OUTRIGGER_COLLECTOR_URL=${collectorUrl}`,
       `export OUTRIGGER_COLLECTOR_TOKEN=${files.tokens.viewer}`,
       `export OUTRIGGER_MESH_FILE=${files.mesh}`,
+      ...(cpUrl ? [`export OUTRIGGER_CONTROL_PLANE=${cpUrl}`, `export OUTRIGGER_TOKEN=${operatorToken}`] : []),
       `export FRONTEND_URL=http://127.0.0.1:${frontend.inbound}`,
       `export CHECKOUT_OUTBOUND=http://127.0.0.1:${l.services.find((s) => s.name === "checkout")!.outbound}`,
       ...l.services.map((s) => `export ${s.name.toUpperCase().replace(/-/g, "_")}_ADMIN=http://127.0.0.1:${s.admin}`),
@@ -217,7 +240,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       bold(`Outrigger demo is up in ${((Date.now() - started) / 1000).toFixed(1)} s. Dashboard:`),
       `  ${green(`${collectorUrl}/#token=${files.tokens.viewer}`)}`,
       "",
-      ...scenario(files),
+      ...scenario(files, opts.controlPlane),
       "",
       dim(`Config and logs: ${dir}   Ctrl-C stops everything${ownDir && !opts.keep ? " and removes it" : ""}.`),
       "",

@@ -58,7 +58,8 @@ const backend = (l: DemoLayout, svc: string) =>
  * listeners as a backend (loop prevention), so each service's outbound config stays with its caller.
  * Written by hand rather than serialized so that each backendRef is one line a playbook can edit with sed.
  */
-export function meshYaml(l: DemoLayout, weights: { v1: number; v2: number } = { v1: 90, v2: 10 }): string {
+export function meshYaml(l: DemoLayout, weights: { v1: number; v2: number } = { v1: 90, v2: 10 }, controlPlane = false): string {
+  if (controlPlane) return controlPlaneMeshYaml(weights);
   const eps = (svc: string) =>
     l.services
       .filter((s) => s.service === svc)
@@ -94,9 +95,39 @@ spec:
 `;
 }
 
+/**
+ * The mesh as applied to the control plane: backends without static endpoints (each sidecar registers its own
+ * inbound address and version, and the control plane pushes the endpoint sets), subsets declared by label, and
+ * the payments canary route.
+ */
+export function controlPlaneMeshYaml(weights: { v1: number; v2: number } = { v1: 90, v2: 10 }): string {
+  const backend = (name: string, subsets: string[]) => `apiVersion: ${API_VERSION}
+kind: Backend
+metadata: { name: ${name} }
+spec:
+  endpoints: []   # filled from the control plane's registry
+${subsets.length ? `  subsets:\n${subsets.map((v) => `    - { name: ${v}, labels: { version: ${v} } }`).join("\n")}\n` : ""}`;
+  return `# The demo mesh, applied to the control plane: \`outrigger apply -f mesh.yaml -m "why"\` makes a new version.
+${backend("checkout", [])}---
+${backend("inventory", [])}---
+${backend("payments", ["v1", "v2"])}---
+apiVersion: ${API_VERSION}
+kind: Route
+metadata: { name: payments }
+spec:
+  hosts: [payments]
+  rules:
+    - name: canary
+      matches: [{ path: { type: PathPrefix, value: / } }]
+      backendRefs:
+        - { name: payments, subset: v1, weight: ${weights.v1} }
+        - { name: payments, subset: v2, weight: ${weights.v2} }
+`;
+}
+
 /** One sidecar's own file: its listeners, the backends it calls (frontend: checkout) and its telemetry. */
-export function sidecarYaml(l: DemoLayout, s: DemoService, token: string): string {
-  const own = s.calls.filter((c) => c !== "payments" && c !== "inventory").map((c) => `---\n${stringify(backend(l, c))}`).join("");
+export function sidecarYaml(l: DemoLayout, s: DemoService, token: string, controlPlane = false): string {
+  const own = controlPlane ? "" : s.calls.filter((c) => c !== "payments" && c !== "inventory").map((c) => `---\n${stringify(backend(l, c))}`).join("");
   return `# The ${s.name} sidecar: listeners, telemetry export to the collector (with this sidecar's own token).
 apiVersion: ${API_VERSION}
 kind: Sidecar
@@ -130,7 +161,7 @@ export interface DemoFiles {
 const secret = () => randomBytes(18).toString("base64url");
 
 /** Writes every config file of the demo under dir and returns where they are. */
-export async function writeDemoFiles(dir: string, l: DemoLayout): Promise<DemoFiles> {
+export async function writeDemoFiles(dir: string, l: DemoLayout, controlPlane = false): Promise<DemoFiles> {
   await mkdir(path.join(dir, "sidecars"), { recursive: true });
   await mkdir(path.join(dir, "logs"), { recursive: true });
   const senders = new Map(l.services.map((s) => [s.name, secret()]));
@@ -142,11 +173,11 @@ export async function writeDemoFiles(dir: string, l: DemoLayout): Promise<DemoFi
     { mode: 0o600 },
   );
   const mesh = path.join(dir, "mesh.yaml");
-  await writeFile(mesh, meshYaml(l));
+  await writeFile(mesh, meshYaml(l, undefined, controlPlane));
   const sidecars = new Map<string, string>();
   for (const s of l.services) {
     const f = path.join(dir, "sidecars", `${s.name}.yaml`);
-    await writeFile(f, sidecarYaml(l, s, senders.get(s.name)!), { mode: 0o600 });
+    await writeFile(f, sidecarYaml(l, s, senders.get(s.name)!, controlPlane), { mode: 0o600 });
     sidecars.set(s.name, f);
   }
   const env = path.join(dir, "demo.env");

@@ -30,7 +30,7 @@ function run(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number; ou
   });
 }
 
-test("playbooks: every `sh test` block runs green against the demo", async (t) => {
+test("playbooks: every `sh test` block runs green against the demo", { timeout: 240_000 }, async (t) => {
   if (!requireBinary(t, "jq") || !requireBinary(t, "curl")) return;
   const demo = await startDemo();
   try {

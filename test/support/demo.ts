@@ -26,7 +26,8 @@ const free = (port: number) =>
 /** A base port whose 50 ports are free right now. */
 export async function freeRange(): Promise<number> {
   for (let i = 0; i < 50; i++) {
-    const base = 20_000 + Math.floor(Math.random() * 400) * 100;
+    // Below Linux's ephemeral range (32768+), so other tests' client sockets and freePort() never land in it.
+    const base = 10_000 + Math.floor(Math.random() * 220) * 100;
     let ok = true;
     for (let p = base; p < base + 50 && ok; p++) ok = await free(p);
     if (ok) return base;
@@ -37,7 +38,7 @@ export async function freeRange(): Promise<number> {
 // eslint-disable-next-line no-control-regex -- ANSI colour codes
 const strip = (s: string) => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
 
-export async function startDemo(args: string[] = [], timeoutMs = 90_000): Promise<Demo> {
+export async function startDemo(args: string[] = [], timeoutMs = 120_000): Promise<Demo> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const base = await freeRange();
     const proc = runCli(["demo", "--base-port", String(base), ...args]);

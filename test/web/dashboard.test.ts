@@ -6,8 +6,9 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { launchBrowser } from "../support/browser.js";
 import { startDemo } from "../support/demo.js";
+import { cli } from "../support/processes.js";
 
-test("dashboard: graph, trace waterfall, canary split follows a weight change; no console errors", async (t) => {
+test("dashboard: graph, trace waterfall, canary split follows a weight change; no console errors", { timeout: 240_000 }, async (t) => {
   const browser = await launchBrowser(t);
   if (!browser) return;
   const demo = await startDemo();
@@ -48,6 +49,8 @@ test("dashboard: graph, trace waterfall, canary split follows a weight change; n
     assert.equal(await share("v2", "configured"), 0.1);
     const mesh = demo.env.OUTRIGGER_MESH_FILE!;
     await writeFile(mesh, (await readFile(mesh, "utf8")).replace("weight: 90", "weight: 50").replace("weight: 10", "weight: 50"));
+    const applied = await cli(["apply", "-f", mesh, "-m", "canary 50/50"], { env: demo.env });
+    assert.equal(applied.code, 0, applied.stderr);
     // Observed within ±15 points of 50% over the dashboard's 10 s split window.
     await page.waitForFunction(
       `(() => { const v2 = document.querySelector('.split[data-route="payments"] .split-row[data-subset="v2"]');
