@@ -194,3 +194,26 @@ test("the circuit opens after consecutive failures, probes after its open time, 
   assert.equal(probe.status, 200, "the half-open probe reached the recovered upstream");
   assert.equal((await out("flaky")).status, 200, "closed again");
 });
+
+test("envelope kind control: the app asks which route, backend and limits a request would get", async () => {
+  const { EnvelopeServer } = await import("../../src/sidecar/envelope.js");
+  const pino = (await import("pino")).default;
+  const server = new EnvelopeServer({ plan: () => sidecar.currentPlan, logger: pino({ level: "silent" }) });
+  const [port] = await freePorts(1);
+  await server.listen({ host: "127.0.0.1", port: port!, key: `127.0.0.1:${port}` });
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/v1/envelope`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ v: 1, kind: "control", name: "explain", query: { method: "GET", url: "http://payments/pay", headers: { "x-client-id": "z" } } }),
+    });
+    assert.equal(r.status, 200);
+    const body = (await r.json()) as { results: { route: { id: string }; backends: { subset: string; percent: number }[] }[] };
+    assert.equal(body.results[0]!.route.id, "payments/0");
+    assert.deepEqual(body.results[0]!.backends.map((b) => [b.subset, b.percent]), [["v1", 95], ["v2", 5]]);
+    const inbound = (await (await fetch(`http://127.0.0.1:${port}/v1/envelope`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ v: 1, kind: "control", name: "explain", query: { method: "GET", url: "http://checkout/x", direction: "inbound", headers: { "x-client-id": "z" } } }) })).json()) as { results: { rateLimits: { policy: string; key: string }[] }[] };
+    assert.equal(inbound.results[0]!.rateLimits[0]!.policy, "per-client");
+  } finally {
+    await server.close();
+  }
+});

@@ -21,8 +21,12 @@ import { RetryBudget } from "./retry-budget.js";
 import { BackendGuard, circuit } from "./circuit.js";
 import { mirror, Mirrors } from "./mirror.js";
 import { stableStringify } from "../../config/compile.js";
+import { registerEnvelopeHandler } from "../envelope.js";
+import { explainQuery } from "../explain.js";
 
 export const trafficFeature: FeatureFactory = (ctx) => {
+  // The app asks "which route and backend would this request take, what would apply?" through the envelope.
+  registerEnvelopeHandler("control", (env, c) => explainQuery(c.plan(), env.query));
   const reg = ctx.metrics.registry;
   const m = {
     decisions: new client.Counter({ name: "outrigger_ratelimit_decisions_total", help: "Rate-limit decisions by policy and result (allowed, limited) and source (local, redis, fallback, fail-open, fail-closed).", labelNames: ["policy", "result", "source"] as const, registers: [reg] }),
