@@ -93,7 +93,7 @@ test("least-request (P2C) steers concurrent load away from the endpoint with req
   }
   await Promise.all(inflight);
   const t = tally(results);
-  assert.ok((t.fast ?? 0) >= 32, `fast should take most requests: ${JSON.stringify(t)}`);
+  assert.ok((t.fast ?? 0) >= 28, `fast should take most requests (round robin would give 20): ${JSON.stringify(t)}`);
 });
 
 test("EWMA (P2C) prefers the endpoint with lower latency", async () => {

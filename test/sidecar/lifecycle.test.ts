@@ -144,8 +144,15 @@ test("SIGTERM under steady load: no in-flight request lost, keep-alive clients t
   killedAt = Date.now();
   const inflightAtKill = outcomes.filter((o) => received.has(o.id) && o.status === undefined && o.error === undefined).map((o) => o.id);
   const exited = sc.proc.kill("SIGTERM");
-  await sleep(50);
-  const ready = await fetch(`http://127.0.0.1:${sc.admin}/readyz`).catch(() => undefined);
+  // Until the process exits, readyz answers 200 only until the signal is handled, then 503 while draining.
+  let readyWhileDraining: number | undefined;
+  while (readyWhileDraining === undefined) {
+    const r = await fetch(`http://127.0.0.1:${sc.admin}/readyz`).catch(() => undefined);
+    if (!r) break;
+    await r.body?.cancel();
+    if (r.status !== 200) readyWhileDraining = r.status;
+    else await sleep(5);
+  }
   const code = await exited;
   stop = true;
   await Promise.all(clients);
@@ -153,7 +160,7 @@ test("SIGTERM under steady load: no in-flight request lost, keep-alive clients t
 
   assert.equal(code, 0, "clean exit");
   assert.ok(inflightAtKill.length >= 4, `load was steady: ${inflightAtKill.length} in flight at SIGTERM`);
-  if (ready) assert.equal(ready.status, 503, "readyz is 503 while draining");
+  assert.equal(readyWhileDraining, 503, "readyz is 503 while draining");
   for (const id of inflightAtKill) {
     const o = outcomes.find((x) => x.id === id)!;
     assert.deepEqual([o.status, o.body, o.error], [200, "done", undefined], `in-flight request ${id} was lost`);

@@ -130,7 +130,7 @@ test("file change swaps the plan under load with no failed request; bad configs 
     await sc.proc.kill();
   }
   assert.deepEqual(l.failures.slice(0, 5), [], "no request failed across four swaps and two rejections");
-  assert.ok(l.answers.length > 100);
+  assert.ok(l.answers.length > 20);
 });
 
 test("SIGHUP reloads (with --no-watch, only SIGHUP does)", async () => {

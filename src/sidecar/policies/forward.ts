@@ -39,7 +39,8 @@ export const forward = (upstreams: Upstreams): Next => async (ex) => {
           return await send(fresh, state, ex, () => void fresh.close().catch(() => {}));
         } catch (err2) {
           void fresh.close().catch(() => {});
-          throw failure(err2, state, set.backend.baseEjectionMs, set.backend.maxEjectionMs);
+          // A fresh connection that dies too ("other side closed" or a reset) is the endpoint's fault: eject.
+          throw failure(err2, state, set.backend.baseEjectionMs, set.backend.maxEjectionMs, STALE_SOCKET.has(errCode(err2)));
         }
       }
     }
@@ -47,8 +48,8 @@ export const forward = (upstreams: Upstreams): Next => async (ex) => {
   }
 };
 
-function failure(err: unknown, state: EndpointState, baseMs: number, maxMs: number): MeshError {
-  if (EJECTING.has(errCode(err))) state.eject(Date.now(), baseMs, maxMs);
+function failure(err: unknown, state: EndpointState, baseMs: number, maxMs: number, eject = false): MeshError {
+  if (eject || EJECTING.has(errCode(err))) state.eject(Date.now(), baseMs, maxMs);
   return classifyUpstreamError(err);
 }
 
