@@ -101,21 +101,21 @@ async function stopAll(r: Running): Promise<void> {
 const PLAYBOOKS = fileURLToPath(new URL("../../../docs/playbooks/", import.meta.url));
 
 export function scenario(f: DemoFiles, controlPlane: boolean): string[] {
-  const apply = (file: string, msg: string) => (controlPlane ? `npx outrigger apply -f ${file} -m "${msg}"` : `cat ${file} >> "$OUTRIGGER_MESH_FILE"`);
+  const apply = (file: string, msg: string) => (controlPlane ? `outrigger apply -f ${file} -m "${msg}"` : `cat ${file} >> "$OUTRIGGER_MESH_FILE"`);
   const shift = `sed -i 's/subset: v1, weight: [0-9]*/subset: v1, weight: 50/; s/subset: v2, weight: [0-9]*/subset: v2, weight: 50/' "$OUTRIGGER_MESH_FILE"`;
   return [
     bold("Try this in a second terminal:"),
     `  source ${f.env}          ${dim("# the demo's addresses and tokens")}`,
-    `  npx outrigger top                 ${dim("# 1. services and routes, live")}`,
+    `  outrigger top                 ${dim("# 1. services and routes, live")}`,
     `  ${dim("# 2. shift the canary to 50/50; the dashboard's canary panel follows within seconds")}`,
     `  ${shift}${controlPlane ? ` \\
-    && npx outrigger apply -f "$OUTRIGGER_MESH_FILE" -m "canary 50/50"` : ""}`,
+    && outrigger apply -f "$OUTRIGGER_MESH_FILE" -m "canary 50/50"` : ""}`,
     `  ${dim("# 3. inject a fault: half of checkout's calls to inventory fail with 503 (watch the anomalies panel)")}`,
     `  ${apply(path.join(PLAYBOOKS, "fault.yaml"), "chaos: inventory 503s")}`,
     `  ${dim("# 4. hit a rate limit: checkout may call payments 5 times a second, the rest get 429")}`,
     `  ${apply(path.join(PLAYBOOKS, "rate-limit.yaml"), "limit checkout to payments")}`,
     `  ${dim("# 5. roll back to the config the demo started with")}`,
-    controlPlane ? `  npx outrigger history && npx outrigger rollback --to 1 -m "back to the start"` : `  cp "$OUTRIGGER_DEMO_DIR/mesh.original.yaml" "$OUTRIGGER_MESH_FILE"`,
+    controlPlane ? `  outrigger history && outrigger rollback --to 1 -m "back to the start"` : `  cp "$OUTRIGGER_DEMO_DIR/mesh.original.yaml" "$OUTRIGGER_MESH_FILE"`,
     `  ${dim(`# more: ${PLAYBOOKS} (canary, feature-gated telemetry, troubleshooting, rollback)`)}`,
   ];
 }
@@ -218,6 +218,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     files.env,
     [
       `# outrigger demo: source this file in a second terminal`,
+      `# \`outrigger\` runs this checkout's CLI (npx would install and rebuild the package first)`,
+      `outrigger() { node ${JSON.stringify(MAIN)} "$@"; }`,
       `export OUTRIGGER_DEMO_DIR=${dir}`,
       `export OUTRIGGER_COLLECTOR_URL=${collectorUrl}`,
       `export OUTRIGGER_COLLECTOR_TOKEN=${files.tokens.viewer}`,

@@ -1,12 +1,11 @@
 // Every playbook's shell blocks marked `sh test` run, in order, against a live demo, exactly as written
-// (`npx outrigger` resolves to this build's CLI). A block fails the test when it exits non-zero.
+// after `source $OUTRIGGER_DEMO_DIR/demo.env`, as a reader does. A block fails the test when it exits non-zero.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { CLI } from "../support/processes.js";
 import { requireBinary } from "../support/binaries.js";
 import { startDemo } from "../support/demo.js";
 
@@ -17,9 +16,9 @@ export function testBlocks(markdown: string): string[] {
   return [...markdown.matchAll(/^```sh test\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
 }
 
-// The commands as a reader types them; only `npx outrigger` is pointed at this checkout's build.
+// The commands as a reader types them, in a shell that sourced the demo's env file (which defines `outrigger`).
 const PRELUDE = `set -euo pipefail
-npx() { if [ "$1" = outrigger ]; then shift; node "${CLI}" "$@"; else command npx "$@"; fi; }
+source "$OUTRIGGER_DEMO_DIR/demo.env"
 `;
 
 function run(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
