@@ -81,7 +81,12 @@ spec:
   endpoints:
 ${eps("payments")}
 ---
-apiVersion: ${API_VERSION}
+${canaryRouteYaml(weights)}`;
+}
+
+/** The payments canary route, shared by the file-config mesh and the control-plane mesh. */
+function canaryRouteYaml(weights: { v1: number; v2: number }): string {
+  return `apiVersion: ${API_VERSION}
 kind: Route
 metadata: { name: payments }
 spec:
@@ -111,18 +116,7 @@ ${subsets.length ? `  subsets:\n${subsets.map((v) => `    - { name: ${v}, labels
 ${backend("checkout", [])}---
 ${backend("inventory", [])}---
 ${backend("payments", ["v1", "v2"])}---
-apiVersion: ${API_VERSION}
-kind: Route
-metadata: { name: payments }
-spec:
-  hosts: [payments]
-  rules:
-    - name: canary
-      matches: [{ path: { type: PathPrefix, value: / } }]
-      backendRefs:
-        - { name: payments, subset: v1, weight: ${weights.v1} }
-        - { name: payments, subset: v2, weight: ${weights.v2} }
-`;
+${canaryRouteYaml(weights)}`;
 }
 
 /** One sidecar's own file: its listeners, the backends it calls (frontend: checkout) and its telemetry. */
